@@ -115,7 +115,7 @@ async def import_step(ctx: Context, state: dict[str, Any]) -> None:
         await _receive(ctx, ctx.msg.document)
     elif state.get("step") == "as_of":
         day = parse_day(ctx.msg.text or "")
-        if day is None or day > ctx.today:
+        if day is None:
             ctx.reply("admin_import_as_of", name=state.get("name", ""), typed=ctx.msg.text or "",
                       reason=state.get("as_of_reason"), buttons=_buttons_as_of(ctx))
             return
@@ -155,6 +155,11 @@ async def _preview(ctx: Context, state: dict[str, Any]) -> None:
     ctx.deps.previews.drop(state.get("plan"))  # a plan previewed before (other choices, another day)
     state = {key: value for key, value in state.items() if key not in ("plan", "compared")}
     result = await _run(ctx, path, state, dry_run=True)
+    if result.as_of_refused and state.get("as_of"):  # the day the admin typed is not over yet: ask again
+        await ctx.save_flow(FLOW, {**state, "as_of": None})
+        ctx.reply("admin_import_as_of", name=state["name"], typed=ctx.msg.text or state["as_of"],
+                  reason=state.get("as_of_reason"), buttons=_buttons_as_of(ctx))
+        return
     if result.issues:
         drop(path)
         await ctx.save_flow(FLOW, {"step": "file"})

@@ -50,8 +50,9 @@ async def record_renames(session: AsyncSession, renames: Sequence[tuple[int, str
 
 
 def renamed_since(since: datetime) -> Any:
-    """The ids of the people renamed after ``since`` (a subquery)."""
-    return select(PersonName.person_id).where(PersonName.valid_from > since)
+    """The ids of the people renamed from ``since`` on (a subquery): a name written at a period's end is not in
+    force at it (``bot.domain.project_versions.in_force``)."""
+    return select(PersonName.person_id).where(PersonName.valid_from >= since)
 
 
 async def names_since(session: AsyncSession, *, since: datetime) -> dict[int, list[tuple[datetime, str]]]:

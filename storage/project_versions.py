@@ -49,7 +49,7 @@ async def versions_since(session: AsyncSession, *, since: datetime) -> Versions:
     liaison = aliased(Person, name="liaison")
     v = ProjectVersion
     renamed = renamed_since(since)
-    changed = select(v.project_id).where(v.valid_from > since)
+    changed = select(v.project_id).where(v.valid_from >= since)
     changed = changed.union(select(v.project_id).where(v.lead_official_id.in_(renamed) | v.liaison_id.in_(renamed)))
     rows = await all_rows(session, select(
         v.project_id, v.valid_from, v.name, v.location, v.lead_unit_id, Unit.name, v.lead_official_id, lead.name,

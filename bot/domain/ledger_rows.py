@@ -131,6 +131,7 @@ class Ledger:
     stages: list[StageRow] = field(default_factory=list)  # 阶段记录, in file order
     issues: list[ImportIssue] = field(default_factory=list)
     as_of: date | None = None  # 截至某日: the day up to which 截至…累计完成 counts, if the file names it
+    as_of_at: tuple[str, int] = ("", 0)  # the sheet and row where the file names it
     year: int | None = None  # the year its title names (「2026年…」), if it does
     skipped_sheets: list[str] = field(default_factory=list)  # sheets with content but no ledger table, not read
     hidden_sheets: list[str] = field(default_factory=list)  # hidden sheets, never read

@@ -17,8 +17,10 @@ _T = TypeVar("_T")
 
 def in_force(versions: Sequence[tuple[datetime, _T]], instant: datetime) -> _T | None:
     """The version in force at ``instant`` of ``versions`` (valid from, version), oldest first: the last valid
-    from ``instant`` or before; None before the first."""
-    held = [version for valid_from, version in versions if valid_from <= instant]
+    from before ``instant``; None up to the first. ``instant`` is a period's end (``day_start`` of the day after
+    its cut-off), the first instant the period no longer holds: a version written then is the next period's, as
+    a problem raised then is (``bot.domain.period_problems``)."""
+    held = [version for valid_from, version in versions if valid_from < instant]
     return held[-1] if held else None
 
 
@@ -52,11 +54,11 @@ class Versions:
             raise ValueError(f"versions read from {self.since}, not from {instant}")
 
     def names_at(self, instant: datetime) -> dict[int, str]:
-        """Person id → his name at ``instant``, for the people renamed after it (the others are named as now)."""
+        """Person id → his name at ``instant``, for the people renamed from it on (the others are named as now)."""
         self._check(instant)
         then: dict[int, str] = {}
         for person_id, names in self.person_names.items():
-            name = in_force(names, instant) if names[-1][0] > instant else None
+            name = in_force(names, instant) if names[-1][0] >= instant else None
             if name is not None:
                 then[person_id] = name
         return then
@@ -72,7 +74,7 @@ class Versions:
             if held is None:
                 continue
             renamed = held.lead_official_id in names or held.liaison_id in names
-            if versions[-1][0] <= instant and not renamed:
+            if versions[-1][0] < instant and not renamed:
                 continue  # unchanged since: its last version is the project as it stands
             then[project_id] = (
                 held

@@ -67,6 +67,7 @@ def read_ledger(
         reader.read_path(Path(path))
     ledger = reader.finish(known_units, reader.as_of, reader.year, known_projects=known_projects,
                            known_people=known_people or {})
+    ledger.as_of_at = reader.as_of_at
     ledger.skipped_sheets = reader.skipped_sheets
     ledger.hidden_sheets = reader.hidden_sheets
     return ledger
@@ -78,6 +79,7 @@ class _Reader(Checks):
         self._progress = progress
         self._tables = 0
         self.as_of: date | None = None  # the first 截至某日 a projects table names
+        self.as_of_at: tuple[str, int] = ("", 0)  # its sheet and header row
         self.year: int | None = None  # the first year a projects table's title names
         self.skipped_sheets: list[str] = []  # sheets of a workbook that has a ledger table, not read themselves
         self.hidden_sheets: list[str] = []  # hidden sheets: never read (an old copy kept out of sight)
@@ -215,11 +217,8 @@ class _Reader(Checks):
         if table.kind == "people":
             self._people_read = True
         elif table.kind == "projects":
-            if table.as_of is not None and self.today is not None and table.as_of > self.today:
-                # a base counts up to its day: one to come would hold, and never count, the reports until then
-                self._issue((seq, 0), table.sheet, table.header_row, "",
-                            issue_words("as_of_to_come", day=table.as_of, today=self.today))
-            self.as_of = self.as_of or table.as_of
+            if self.as_of is None and table.as_of is not None:
+                self.as_of, self.as_of_at = table.as_of, (table.sheet, table.header_row)
             self.year = self.year or table.year
         for number, cells in table.rows:
             self.check_row(seq, table, number, cells)

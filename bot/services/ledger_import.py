@@ -12,7 +12,8 @@ compared was written meanwhile, which the database's change marks tell in one sm
 
 The baseline's day (截至某日) comes from the file when it names one, else from `as_of` (the admin's answer
 in the chat, `--as-of` on the CLI); a file whose title names an earlier year (「2026年…」 imported in 2027)
-and no day is that year's, up to its 31 December. The plans are written for the year of that day. Without
+and no day is that year's, up to its 31 December. A day not over yet (today or later), wherever it comes from,
+is refused here, the one place all three pass. The plans are written for the year of that day. Without
 either, the import can still go ahead when the day would not
 change any figure (no report of the year that it could cover); otherwise the result `needs_as_of` and
 nothing is written.
@@ -38,9 +39,10 @@ from bot.clock import Clock, to_local
 from bot.domain.ledger_diff import plan_import
 from bot.domain.ledger_digest import state_digest
 from bot.domain.ledger_plan import Conflict, ImportPlan, RowChange
-from bot.domain.ledger_rows import ImportIssue
+from bot.domain.ledger_rows import ImportIssue, Ledger
 from bot.domain.node_plan import plan_nodes
 from bot.ledger import read_ledger
+from bot.ledger.issue_words import issue_words
 from bot.workers import Workers, off_loop
 from storage import nodes as node_repo
 from storage.audit import Actor
@@ -104,6 +106,7 @@ class ImportResult:
     hidden_sheets: list[str] = field(default_factory=list)  # hidden sheets, never read
     compared: Compared | None = None  # what the file was compared with (when it was read without issues)
     stale: bool = False  # not written: the database no longer held what the preview compared the file with
+    as_of_refused: bool = False  # the baseline's day (the file's or the one given) is not over yet
 
     @property
     def needs_as_of(self) -> bool:
@@ -128,6 +131,17 @@ class ImportResult:
     @property
     def conflicts(self) -> list[Conflict]:
         return self.plan.conflicts if self.plan else []
+
+
+def _as_of_refused(ledger: Ledger, day: date | None, source: str | None, *, today: date,
+                   files: Sequence[Path]) -> list[ImportIssue]:
+    """The issue of a baseline's day not over yet, wherever it comes from (the file's title or header, the day
+    typed in the chat, `--as-of`): a base counts up to the end of its day (``bot.domain.year_to_date``), so one
+    of today or later would hold, and never count, the reports sent until its day is over."""
+    if day is None or day < today:
+        return []
+    sheet, row = ledger.as_of_at if source == "file" else (files[0].name if files else "", 0)
+    return [ImportIssue(sheet, row, "", issue_words("as_of_to_come", day=day, today=today, source=source))]
 
 
 async def import_ledger(
@@ -157,13 +171,15 @@ async def import_ledger(
     known = await known_unit_names(session)
     codes = await known_project_codes(session)
     phoneless = await people_without_phone(session)
-    read = partial(read_ledger, list(files), known_units=known, known_projects=codes, known_people=phoneless,
-                   progress=progress, today=to_local(now).date())
-    ledger = await off_loop(workers, read)
-    if ledger.issues:
-        return ImportResult(issues=list(ledger.issues), hidden_sheets=ledger.hidden_sheets)
     today = to_local(now).date()
+    read = partial(read_ledger, list(files), known_units=known, known_projects=codes, known_people=phoneless,
+                   progress=progress, today=today)
+    ledger = await off_loop(workers, read)
     day, source = (ledger.as_of, "file") if ledger.as_of else (as_of, "given") if as_of else (None, None)
+    refused = _as_of_refused(ledger, day, source, today=today, files=files)
+    if ledger.issues or refused:
+        return ImportResult(issues=[*ledger.issues, *refused], hidden_sheets=ledger.hidden_sheets,
+                            as_of_refused=bool(refused))
     if day is None and ledger.year is not None and ledger.year < today.year:
         # Last year's ledger (titled so) brought in after the year turned: its figures and plans are that
         # year's, up to its end; they must not become this year's.

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -26,13 +26,16 @@ def _versions() -> Versions:
 def test_each_project_reads_as_its_last_version_by_the_instant() -> None:
     versions = _versions()
     assert versions.at(SINCE) == {1: ROADS}
-    assert versions.at(HANDED) == {1: HOUSING}  # valid from its instant on
+    # an instant is a period's end, the first it no longer holds: a version written then is the next period's
+    assert versions.at(HANDED) == {1: ROADS}
+    assert versions.at(HANDED + timedelta(seconds=1)) == {1: HOUSING}
     # added since the period: none then (a past period leaves it out anyway); at its last version, as it stands
     assert 2 not in versions.at(SINCE) and versions.at(datetime(2026, 11, 15, tzinfo=UTC)) == {1: HOUSING}
 
 
 def test_a_project_unchanged_since_the_instant_reads_as_it_stands() -> None:
-    assert _versions().at(RENAMED) == {}
+    assert _versions().at(RENAMED) == {1: HOUSING}  # renamed at the instant: not yet in force
+    assert _versions().at(RENAMED + timedelta(seconds=1)) == {}
     assert _versions().at(datetime(2026, 12, 1, tzinfo=UTC)) == {}
 
 
@@ -59,4 +62,5 @@ def test_a_person_renamed_since_is_named_as_then_in_every_project_he_held() -> N
 def test_in_force_is_the_last_version_by_the_instant() -> None:
     history = [(CREATED, "a"), (HANDED, "b")]
     assert in_force(history, CREATED - (HANDED - CREATED)) is None
-    assert in_force(history, CREATED) == "a" and in_force(history, HANDED) == "b"
+    assert in_force(history, CREATED) is None and in_force(history, HANDED) == "a"
+    assert in_force(history, HANDED + timedelta(seconds=1)) == "b"

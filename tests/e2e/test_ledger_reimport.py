@@ -122,3 +122,17 @@ async def test_the_admin_can_take_the_files_version_of_each_conflict(
     assert "导入完成" in (await telegram.press(ADMIN_TG, "确认")).text
     _project_row, liaison, hao = await _project(telegram)
     assert (liaison, hao.active) == ("郝芳", True)
+
+
+async def test_a_baseline_day_typed_as_today_or_later_is_asked_again(
+        month_of_chat_work: None, telegram: TelegramHarness) -> None:
+    """Today (12-03) is not over: a base up to its end would hold, and never count, the reports sent later today.
+    The import refuses it as it refuses a file dated so; the chat asks for the day again and keeps the file."""
+    await telegram.send(ADMIN_TG, "/import")
+    await send_document(telegram, ADMIN_TG, "11月底台账.xlsx", ledger_with_done(27051))
+    for typed in ("2026-12-03", "2026-12-10"):
+        again = await telegram.send(ADMIN_TG, typed)
+        assert f"「{typed}」不是已过去的日期" in again.text and "没有注明累计完成数截至哪一天" in again.text, again
+        assert again.buttons == ["截至 2026-11-30", "截至 2026-12-02", "取消"]
+    preview = await telegram.press(ADMIN_TG, "截至 2026-11-30")
+    assert "累计完成基数截至 2026-11-30（按指定日期）" in preview.text, preview

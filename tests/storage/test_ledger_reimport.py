@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 from concurrent.futures import ThreadPoolExecutor
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 
@@ -210,11 +210,12 @@ def test_the_command_line_asks_for_the_day_then_takes_it(tmp_path: Path, monkeyp
     monkeypatch.delenv("TELEGRAM_BOT_TOKEN", raising=False)
     assert main(["import", str(SAMPLE_XLSX)]) == 0
     today = to_local(datetime.now(UTC)).date()
+    yesterday = today - timedelta(days=1)  # a base's day must be over: today is not
 
     async def report_and_deactivate() -> None:
         db = Database(url)
         try:
-            await _report(db, CODE, today, "1000")
+            await _report(db, CODE, yesterday, "1000")
             async with db.session() as session:
                 hao = await session.scalar(select(Person).where(Person.name == "郝芳"))
                 assert hao is not None
@@ -231,9 +232,9 @@ def test_the_command_line_asks_for_the_day_then_takes_it(tmp_path: Path, monkeyp
     refused = capsys.readouterr().err
     assert "没有注明累计完成数的截至日期" in refused and "--as-of" in refused
 
-    assert main(["import", str(edited), str(SAMPLE_PEOPLE_CSV), "--as-of", today.isoformat()]) == 0
+    assert main(["import", str(edited), str(SAMPLE_PEOPLE_CSV), "--as-of", yesterday.isoformat()]) == 0
     done = capsys.readouterr().out
-    assert f"累计完成基数截至 {today.isoformat()}（按指定日期），基数已含 1 条已有填报" in done
+    assert f"累计完成基数截至 {yesterday.isoformat()}（按指定日期），基数已含 1 条已有填报" in done
     assert "郝芳 已在系统中停用，台账仍列有此人：保留停用（不任联络员、包抓领导）" in done
     assert "默认保留系统中的更改；加 --take-file 则采用台账" in done
 

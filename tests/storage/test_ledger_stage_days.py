@@ -139,7 +139,7 @@ async def test_a_ledger_dates_the_finish_of_a_project_already_finished_earlier_t
     gives their 竣工日期: 1 October dates ZD2026-021's finish (the preview and the audit say so), a day after
     the recorded one (ZD2026-022) changes nothing; imported again, nothing more is recorded."""
     assert (await import_ledger_files(db, clock, [SAMPLE_PROJECTS_CSV, SAMPLE_PEOPLE_CSV], actor=actor)).written
-    clock.advance(days=7)
+    clock.advance(days=8)  # 1 December: the base's day, 30 November, is over
     edit = _days(("ZD2026-021", "竣工", "", "2026-10-01"), ("ZD2026-022", "竣工", "", "2026-11-25"))
     files = [edited_projects_csv(tmp_path, edit, columns=DAYS), SAMPLE_PEOPLE_CSV]
     result = await import_ledger_files(db, clock, files, actor=actor, as_of=date(2026, 11, 30))
@@ -222,7 +222,7 @@ async def test_a_later_ledger_s_actual_start_starts_a_project_already_started_wi
     async with db.session() as session:
         await session.execute(update(Project).values(created_at=datetime(2026, 1, 5, 9, tzinfo=SHANGHAI)))
     (_, _), july_late = await _month(db, "2026-07", tmp_path)
-    clock.advance(days=7)
+    clock.advance(days=8)  # 1 December: the base's day, 30 November, is over
     edit = _days((CODE, "在建", "2026-08-03", ""), ("ZD2026-021", "竣工", "2025-05-01", ""))
     files = [edited_projects_csv(tmp_path, edit, columns=DAYS), SAMPLE_PEOPLE_CSV]
     result = await import_ledger_files(db, clock, files, actor=actor, as_of=date(2026, 11, 30))

@@ -18,6 +18,9 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 MIGRATIONS = Path(__file__).with_name("migrations")
 # The advisory lock concurrent upgrades take turns on (a key of its own: not the leader's).
 MIGRATION_LOCK_KEY = int.from_bytes(hashlib.sha256(b"diaodu:migrate").digest()[:8], "big", signed=True)
+# How long an upgrade waits for a lock: for the migration lock, as long as the instance migrating before it takes
+# (a fresh database's whole history, a big table rewritten), not the few seconds a chat write waits.
+MIGRATION_LOCK_WAIT = 900.0
 
 
 def alembic_config(url: str) -> Config:

@@ -2,7 +2,8 @@
 
 On PostgreSQL the migrations run under a transaction-level advisory lock (``MIGRATION_LOCK_KEY``), taken
 before Alembic looks at the schema: several instances starting together (each running ``diaodu db
-upgrade``) take turns, and each one after the first finds the schema already at head and does nothing.
+upgrade``) take turns, and each one after the first finds the schema already at head and does nothing. They
+wait for their turn as long as it takes (``MIGRATION_LOCK_WAIT``), not the few seconds a chat write waits.
 The lock goes with the transaction's commit or rollback. SQLite needs none: its write lock already
 serialises the migrations of processes sharing the file.
 """
@@ -16,7 +17,7 @@ from sqlalchemy import text
 from sqlalchemy.engine import Connection
 
 from storage.db import make_engine
-from storage.migrate import MIGRATION_LOCK_KEY
+from storage.migrate import MIGRATION_LOCK_KEY, MIGRATION_LOCK_WAIT
 from storage.models import Base
 
 target_metadata = Base.metadata
@@ -48,7 +49,7 @@ def _run(connection: Connection) -> None:
 
 
 async def _run_async() -> None:
-    engine = make_engine(context.config.get_main_option("sqlalchemy.url") or "")
+    engine = make_engine(context.config.get_main_option("sqlalchemy.url") or "", lock_wait=MIGRATION_LOCK_WAIT)
     async with engine.connect() as connection:
         await connection.run_sync(_run)
         await connection.commit()

@@ -34,8 +34,8 @@ from storage import photos as photo_repo
 from storage import projects as project_repo
 from storage import reports as report_repo
 from storage.audit import Actor
-from storage.db import Database
-from storage.migrate import downgrade, head_revision, schema_is_current, upgrade
+from storage.db import LOCK_WAIT_SECONDS, Database
+from storage.migrate import MIGRATION_LOCK_KEY, downgrade, head_revision, schema_is_current, upgrade
 from storage.models import FOLDED_ID_INDEX, Base, OutboxMessage, Problem, Project, Report, ReportPhoto
 from storage.types import UTCDateTime, Wan
 from tests.databases import BACKENDS, backend_url, database_of_its_own, taking_turns
@@ -159,6 +159,24 @@ async def test_concurrent_upgrades_of_an_empty_postgresql_database_all_succeed(t
                 assert await conn.run_sync(_differences) == []
         finally:
             await database.dispose()
+
+
+async def test_an_upgrade_waits_its_turn_longer_than_a_write_waits_for_a_lock() -> None:
+    """The instance migrating first may take longer than a chat write waits for a lock (a loaded machine, a fresh
+    database's whole history): the others wait for the migration lock until it is free, and do not fail."""
+    async with database_of_its_own("diaodu_migrate") as url:
+        holder = Database(url)
+        try:
+            async with holder.engine.connect() as conn:  # an instance migrating: holds the migration lock
+                await conn.execute(text("SELECT pg_advisory_lock(:key)"), {"key": MIGRATION_LOCK_KEY})
+                upgrading = asyncio.ensure_future(asyncio.to_thread(upgrade, url))
+                await asyncio.sleep(LOCK_WAIT_SECONDS + 1.5)
+                assert not upgrading.done(), upgrading.exception()
+                await conn.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": MIGRATION_LOCK_KEY})
+            await upgrading
+            assert (await schema_is_current(holder.engine))[0] is True
+        finally:
+            await holder.dispose()
 
 
 async def test_tables_from_the_models_alone_are_not_current(db: Database) -> None:

@@ -21,7 +21,7 @@ from typing import Any
 from bot.clock import to_local
 from bot.domain.dates import parse_day
 from bot.domain.digits import as_index
-from bot.domain.ledger_plan import ImportPlan, RowChange
+from bot.domain.ledger_plan import RowChange
 from bot.messages import Button, IncomingFile
 from bot.render import label
 from bot.services.import_previews import Previewed
@@ -31,7 +31,6 @@ from handlers.commands import Command, CommandRegistry
 from handlers.context import Context
 from handlers.import_upload import EXTENSIONS, FOLDER, drop, path_of, refusal_for
 from handlers.people_lookup import refuse_unless_admin
-from storage import audit
 
 __all__ = ["BUTTONS", "COMMAND", "EXTENSIONS", "FLOW", "FLOWS", "register"]
 
@@ -184,7 +183,8 @@ async def _run(ctx: Context, path: Path, state: dict[str, Any], *, dry_run: bool
     database still gives the digest `expect`, when given)."""
     as_of = date.fromisoformat(state["as_of"]) if state.get("as_of") else None
     return await import_ledger(ctx.session, [path], now=ctx.now, actor=ctx.actor, as_of=as_of, dry_run=dry_run,
-                               choices=dict(state.get("choices") or {}), workers=ctx.deps.workers, expect=expect)
+                               choices=dict(state.get("choices") or {}), workers=ctx.deps.workers, expect=expect,
+                               names=[str(state.get("name", path.name))])
 
 
 def _shown(result: ImportResult, stored: str, original: str, listed: list[RowChange],
@@ -287,21 +287,7 @@ async def _confirm(ctx: Context, state: dict[str, Any]) -> None:
     if result.issues or result.plan is None or not result.written:
         _summary(ctx, "invalid", result, path.name, original)
         return
-    plan = result.plan
-    await audit.record(ctx.session, actor=ctx.actor, at=ctx.now, action="ledger.import", object_type="ledger",
-                       object_key=original[:100],
-                       detail={"file": original, "sha256": state.get("sha256"), "bytes": len(content),
-                               "as_of": plan.as_of.isoformat() if plan.as_of else None,
-                               "added": {**plan.added, **_nodes(plan, "added")},
-                               "changed": {**plan.changed, **_nodes(plan, "changed")},
-                               "unchanged": dict(plan.unchanged),
-                               "conflicts": {c.key: c.choice for c in plan.conflicts if c.choice is not None}})
     _summary(ctx, "done", result, path.name, original)
-
-
-def _nodes(plan: ImportPlan, what: str) -> dict[str, int]:
-    """The nodes added or changed, for the audit (none when the files had no 项目节点计划)."""
-    return {"node": plan.nodes.counts[what]} if plan.nodes is not None and plan.nodes.counts[what] else {}
 
 
 BUTTONS = {PREFIX: import_button}

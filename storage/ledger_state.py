@@ -106,13 +106,21 @@ _PROJECT_COLUMNS = (*PROJECT_FIELDS, "baseline_year", "baseline_date", "lead_off
 
 
 async def _changed_in_chat(session: AsyncSession) -> set[tuple[str, str]]:
-    """(project code, field) of the liaisons and leads changed in the chat since the last import."""
-    last_import = await session.scalar(select(func.max(AuditEntry.at)).where(AuditEntry.action == IMPORT_ACTION))
+    """(project code, field) of the liaisons and leads changed in the chat since the last import, and of those the
+    last import kept against its file (``handovers_kept`` of its audit entry: a handover kept, or standing as the
+    file's person is deactivated, stays the chat's until a file agrees or the file's is taken: an old file
+    imported again is asked about it again, not let to undo it)."""
+    last = (await session.execute(select(AuditEntry.id, AuditEntry.detail).where(AuditEntry.action == IMPORT_ACTION)
+                                  .order_by(AuditEntry.id.desc()).limit(1))).first()
     query = select(AuditEntry.object_key, AuditEntry.detail).where(
         AuditEntry.action == "project.update", AuditEntry.object_type == "project")
-    if last_import is not None:
-        query = query.where(AuditEntry.at > last_import)
     changed: set[tuple[str, str]] = set()
+    if last is not None:
+        query = query.where(AuditEntry.id > last.id)  # written after it (in the same instant too)
+        for key in (last.detail or {}).get("handovers_kept") or ():  # "handover:<code>:<field>"
+            code, _, field = key.partition(":")[2].rpartition(":")
+            if field in _PEOPLE_FIELDS:
+                changed.add((code, field))
     for code, detail in await session.execute(query):
         field = (detail or {}).get("field")
         if field in _PEOPLE_FIELDS:

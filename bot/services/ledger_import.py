@@ -25,6 +25,7 @@ changed, taken off the plan); without it the nodes are left alone.
 from __future__ import annotations
 
 import asyncio
+import hashlib
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
@@ -38,25 +39,33 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.clock import Clock, to_local
 from bot.domain.ledger_diff import plan_import
 from bot.domain.ledger_digest import state_digest
-from bot.domain.ledger_plan import Conflict, ImportPlan, RowChange
+from bot.domain.ledger_plan import KEEP, Conflict, ImportPlan, RowChange
 from bot.domain.ledger_rows import ImportIssue, Ledger
 from bot.domain.node_plan import plan_nodes
 from bot.ledger import read_ledger
 from bot.ledger.issue_words import issue_words
 from bot.workers import Workers, off_loop
+from storage import audit
 from storage import nodes as node_repo
 from storage.audit import Actor
 from storage.db import Database
 from storage.ledger_import import prepare_write, session_dialect, write_prepared
 from storage.ledger_marks import AFTER_WRITE, claim, marked, read_marks
-from storage.ledger_state import known_project_codes, known_unit_names, load_state, people_without_phone
+from storage.ledger_state import (
+    IMPORT_ACTION,
+    known_project_codes,
+    known_unit_names,
+    load_state,
+    people_without_phone,
+)
 
 if TYPE_CHECKING:
     from bot.domain.ledger_plan import LedgerState
     from bot.domain.node_plan import StoredNode
     from bot.services.import_previews import Previewed
 
-__all__ = ["ISSUES_LISTED", "Compared", "ImportResult", "import_ledger", "import_ledger_files", "write_previewed"]
+__all__ = ["ISSUES_LISTED", "Compared", "ImportResult", "ImportedFile", "import_ledger", "import_ledger_files",
+           "write_previewed"]
 
 ISSUES_LISTED = 50  # errors of a ledger listed by the chat and the CLI; the others are counted
 
@@ -95,6 +104,25 @@ async def _compared(session: AsyncSession, compared: Compared, *, today: date
     return state, stored, replace(compared, digest=digest, marks=marks)
 
 
+@dataclass(frozen=True)
+class ImportedFile:
+    """A file an import read, as its audit entry names it: the name its sender gave it, its digest and size."""
+
+    name: str
+    sha256: str
+    size: int
+
+
+def _described(files: Sequence[Path], names: Sequence[str] | None) -> tuple[ImportedFile, ...]:
+    """`files` under `names` (the names their sender gave them; by default their own)."""
+    given = list(names) if names is not None else [path.name for path in files]
+    described = []
+    for path, name in zip(files, given, strict=True):
+        content = path.read_bytes()
+        described.append(ImportedFile(name, hashlib.sha256(content).hexdigest(), len(content)))
+    return tuple(described)
+
+
 @dataclass
 class ImportResult:
     """What an import did (`written`), or in a dry run would do; or why it cannot (issues, no baseline day)."""
@@ -107,6 +135,7 @@ class ImportResult:
     compared: Compared | None = None  # what the file was compared with (when it was read without issues)
     stale: bool = False  # not written: the database no longer held what the preview compared the file with
     as_of_refused: bool = False  # the baseline's day (the file's or the one given) is not over yet
+    files: tuple[ImportedFile, ...] = ()  # what was read (for the audit entry of the import that writes it)
 
     @property
     def needs_as_of(self) -> bool:
@@ -157,6 +186,7 @@ async def import_ledger(
     progress: Callable[[int], object] | None = None,
     workers: Workers | None = None,
     expect: str | None = None,
+    names: Sequence[str] | None = None,
 ) -> ImportResult:
     """Import `files` in `session`'s transaction (the caller commits): nothing is written when the files
     have an issue, when the baseline's day is needed and unknown, or in a dry run. `choices` decides the
@@ -167,7 +197,8 @@ async def import_ledger(
     that a preview's plan can be written later if that still holds (`write_previewed`); with `expect` (the
     digest a preview had) nothing is written when it no longer does. The database is read once; nothing is
     written either when something it compared was written after that read (by the running bot, while the CLI
-    imports): the result is then `stale`."""
+    imports): the result is then `stale`. An import that writes records itself in the audit trail
+    (``ledger.import``), naming the files by `names` (the names the admin sent them under; else their own)."""
     known = await known_unit_names(session)
     codes = await known_project_codes(session)
     phoneless = await people_without_phone(session)
@@ -187,7 +218,8 @@ async def import_ledger(
     # Without the day, the baseline's day the plan takes can depend on the year's reports (`Compared.reports`).
     compared = Compared("", day, reports=day is None, nodes=ledger.nodes_read)
     state, stored, compared = await _compared(session, compared, today=today)
-    sheets = {"skipped_sheets": ledger.skipped_sheets, "hidden_sheets": ledger.hidden_sheets}
+    described = await asyncio.to_thread(_described, files, names)
+    sheets = {"skipped_sheets": ledger.skipped_sheets, "hidden_sheets": ledger.hidden_sheets, "files": described}
     if expect is not None and compared.digest != expect:
         return ImportResult(compared=compared, stale=True, **sheets)
     plan = await asyncio.to_thread(plan_import, ledger, state, today=today, as_of=day, as_of_source=source,
@@ -196,7 +228,7 @@ async def import_ledger(
         plan.nodes = plan_nodes(ledger.nodes, stored or [])
     if plan.needs_as_of or dry_run:
         return ImportResult(plan=plan, compared=compared, **sheets)
-    if not await _write_unchanged(session, plan, compared, now=now, actor=actor):
+    if not await _write_unchanged(session, plan, compared, described, now=now, actor=actor):
         return ImportResult(compared=compared, stale=True, **sheets)
     return ImportResult(plan=plan, written=True, compared=compared, **sheets)
 
@@ -215,16 +247,19 @@ async def write_previewed(session: AsyncSession, previewed: Previewed, *, now: d
         if again.digest != compared.digest:
             return None
         compared = again
-    if not await _write_unchanged(session, plan, compared, now=now, actor=actor):
+    files = previewed.result.files
+    if not await _write_unchanged(session, plan, compared, files, now=now, actor=actor):
         return None
     return ImportResult(plan=plan, written=True, skipped_sheets=previewed.result.skipped_sheets,
-                        hidden_sheets=previewed.result.hidden_sheets)
+                        hidden_sheets=previewed.result.hidden_sheets, files=files)
 
 
-async def _write_unchanged(session: AsyncSession, plan: ImportPlan, compared: Compared, *, now: datetime,
-                           actor: Actor) -> bool:
+async def _write_unchanged(session: AsyncSession, plan: ImportPlan, compared: Compared,
+                           files: Sequence[ImportedFile], *, now: datetime, actor: Actor) -> bool:
     """Write `plan` if nothing it was worked out against (`compared`) was written since its marks were read;
-    whether it did. Every import writes through here: the chat's 确认 and `diaodu import` alike.
+    whether it did. Every import writes through here: the chat's 确认 and `diaodu import` alike, and so each
+    leaves the same record: its ``ledger.import`` audit entry (`_audited`), which the next import's conflicts
+    with the chat are counted from (storage.ledger_state).
 
     Every row is made ready first (storage.ledger_import.prepare_write) and the marks are read without a lock
     (a change seen there costs no lock). Then the marks are taken (storage.ledger_marks.claim: on SQLite its
@@ -243,6 +278,7 @@ async def _write_unchanged(session: AsyncSession, plan: ImportPlan, compared: Co
     savepoint = await session.begin_nested() if postgres else None
     if await claim(session, compared.marks, first):
         await write_prepared(session, prepared)
+        await _audited(session, plan, files, now=now, actor=actor)
         if await claim(session, compared.marks, last):
             if savepoint is not None:
                 await savepoint.commit()
@@ -250,6 +286,30 @@ async def _write_unchanged(session: AsyncSession, plan: ImportPlan, compared: Co
     if savepoint is not None:
         await savepoint.rollback()
     return False
+
+
+async def _audited(session: AsyncSession, plan: ImportPlan, files: Sequence[ImportedFile], *, now: datetime,
+                   actor: Actor) -> None:
+    """The audit entry of an import written: its files, baseline's day, counts and the choices of its conflicts."""
+    name = "、".join(file.name for file in files)
+    digests = [file.sha256 for file in files]
+    await audit.record(session, actor=actor, at=now, action=IMPORT_ACTION, object_type="ledger",
+                       object_key=name[:100],
+                       detail={"file": name, "sha256": digests[0] if len(digests) == 1 else digests,
+                               "bytes": sum(file.size for file in files),
+                               "as_of": plan.as_of.isoformat() if plan.as_of else None,
+                               "added": {**plan.added, **_nodes(plan, "added")},
+                               "changed": {**plan.changed, **_nodes(plan, "changed")},
+                               "unchanged": dict(plan.unchanged),
+                               "conflicts": {c.key: c.choice for c in plan.conflicts if c.choice is not None},
+                               # the posts the chat's holder keeps against the file (the next import asks again)
+                               "handovers_kept": sorted(c.key for c in plan.conflicts if c.kind == "handover"
+                                                        and (c.choice == KEEP or c.blocked))})
+
+
+def _nodes(plan: ImportPlan, what: str) -> dict[str, int]:
+    """The nodes added or changed, for the audit (none when the files had no 项目节点计划)."""
+    return {"node": plan.nodes.counts[what]} if plan.nodes is not None and plan.nodes.counts[what] else {}
 
 
 async def import_ledger_files(db: Database, clock: Clock, files: Sequence[Path], *, actor: Actor,

@@ -23,7 +23,7 @@ from handlers.commands import CommandRegistry
 from handlers.router import Router
 from storage import people
 from storage.models import AuditEntry, OutboxMessage
-from tests.e2e.harness import START, build_core
+from tests.e2e.harness import START, TEST_ACTOR, build_core
 
 ADMIN_NAME = "管理员(区重大项目办)"
 
@@ -100,6 +100,11 @@ class Desk:
         async with self.session() as session:
             query = select(AuditEntry).where(AuditEntry.action == action).order_by(AuditEntry.id)
             return list((await session.scalars(query)).all())
+
+    async def chat_imports(self) -> list[AuditEntry]:
+        """The ``ledger.import`` entries of the imports made in the chat: not the sample ledger's own (its actor
+        the tests' own)."""
+        return [entry for entry in await self.audits("ledger.import") if entry.actor != TEST_ACTOR.label]
 
     async def notices(self, person_id: int) -> list[OutboxMessage]:
         async with self.session() as session:

@@ -115,7 +115,7 @@ async def test_preview_then_confirm_imports_the_file_and_audits_it(desk: Desk) -
     assert "导入完成：「2026台账.csv」" in done and "更新 1" in done
     assert await annual_plan(desk) == Decimal(45000)
     assert waiting(desk) == []
-    [entry] = await desk.audits("ledger.import")
+    [entry] = await desk.chat_imports()
     assert (entry.actor, entry.channel, entry.object_key) == (ADMIN_NAME, "console", "2026台账.csv")
     assert entry.detail["changed"] == {"project": 1}
     [update] = await desk.audits("project.update")  # the importer's own audit, as the admin
@@ -131,7 +131,7 @@ async def test_cancel_drops_the_file_and_changes_nothing(desk: Desk) -> None:
     assert "已取消导入" in await desk.press(ADMIN_NAME, "取消")
 
     assert waiting(desk) == [] and await annual_plan(desk) == Decimal(40800)
-    assert await desk.audits("ledger.import") == []
+    assert await desk.chat_imports() == []
     again = await desk.send(ADMIN_NAME, document=upload("台账.xlsx", ledger_xlsx()))  # flow over
     assert "未导入" in again and "请先发送 /import" in again
 
@@ -374,7 +374,7 @@ async def test_the_node_sheet_alone_is_previewed_and_imported_in_the_chat(desk: 
     assert "不在台账中" not in preview  # a node sheet alone says nothing of the projects it leaves out
     done = await desk.press(ADMIN_NAME, "确认")
     assert "导入完成" in done and "节点：新增 0，更新 1" in done
-    [entry] = await desk.audits("ledger.import")
+    [entry] = await desk.chat_imports()
     assert entry.detail["changed"] == {"node": 1}
     [update] = await desk.audits("node.update")
     assert update.object_key == "ZD2026-001" and update.detail["changed"] == {"planned_on": "2027-02-20"}

@@ -143,7 +143,7 @@ async def test_a_rename_committed_between_confirms_check_and_its_write_is_not_wr
         assert STALE in stale and RENAMED in stale, stale
         assert await project_name(url) == RENAMED
         assert await annual_plan(desk) == Decimal(40800)  # nothing written
-        assert await desk.audits("ledger.import") == []
+        assert await desk.chat_imports() == []
         done = await desk.press(ADMIN_NAME, "确认")
         assert "导入完成" in done
         assert await annual_plan(desk) == Decimal(45000)  # and the name the file has, as the new preview said

@@ -37,7 +37,7 @@ async def test_confirm_writes_the_previewed_plan_without_reading_the_file_again(
     assert "导入完成：「台账.csv」" in done and "更新 1" in done
     assert await annual_plan(desk) == Decimal(45000)
     assert waiting(desk) == []
-    [entry] = await desk.audits("ledger.import")
+    [entry] = await desk.chat_imports()
     assert entry.detail["changed"] == {"project": 1}
 
 
@@ -65,7 +65,7 @@ async def test_a_change_in_the_chat_after_the_preview_is_not_written_over(desk: 
     assert "「台账.csv」未导入：预览之后项目、人员或单位已有变动" in stale
     assert "导入预览（尚未写入）" in stale and "更新 2" in stale and "新名称项目" in stale
     assert await annual_plan(desk) == Decimal(40800)  # nothing written
-    assert await desk.audits("ledger.import") == []
+    assert await desk.chat_imports() == []
     assert desk.labels(ADMIN_NAME) == ["确认", "取消"]
 
     done = await desk.press(ADMIN_NAME, "确认")
@@ -84,7 +84,7 @@ async def test_a_plan_this_process_does_not_have_is_imported_from_the_file(desk:
     assert "导入完成：「台账.csv」" in done and "未导入" not in done
     assert await annual_plan(desk) == Decimal(45000)
     assert waiting(desk) == []
-    [entry] = await desk.audits("ledger.import")
+    [entry] = await desk.chat_imports()
     assert entry.detail["changed"] == {"project": 1}
 
 

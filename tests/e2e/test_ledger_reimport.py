@@ -99,7 +99,8 @@ async def test_reimport_with_a_dated_baseline_keeps_the_chat_work(
     # The report of 11-20 is in the 27,051 already: not counted again.
     assert "年度累计完成：27,051.0 万元" in (await telegram.send(ADMIN_TG, f"/project {CODE}")).text
     async with telegram.session() as session:
-        entry = await session.scalar(select(AuditEntry).where(AuditEntry.action == "ledger.import"))
+        entry = await session.scalar(select(AuditEntry).where(AuditEntry.action == "ledger.import")
+                                     .order_by(AuditEntry.id.desc()).limit(1))  # the chat's, after the sample's
     assert entry is not None and entry.detail["as_of"] == "2026-11-30"
     assert entry.detail["conflicts"] == {f"handover:{CODE}:liaison": "keep"}
 

@@ -4,6 +4,7 @@ asked for when it matters, the conflicts with the chat, and nothing deleted by o
 from __future__ import annotations
 
 import asyncio
+import hashlib
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
@@ -22,7 +23,7 @@ from storage import projects as project_repo
 from storage.audit import Actor
 from storage.db import Database
 from storage.migrate import upgrade
-from storage.models import Person, Problem, Project, Report
+from storage.models import AuditEntry, Person, Problem, Project, Report
 
 from .factories import SAMPLE_PEOPLE_CSV, SAMPLE_PROJECTS_CSV, SAMPLE_XLSX, count
 from .test_ledger_import import _set, edited_projects_csv
@@ -142,6 +143,66 @@ async def test_chat_work_is_kept_unless_the_file_is_chosen(
         assert (project.liaison_id, hao.active) == (hao_id, True)
 
 
+async def _hand_over(db: Database, clock: FrozenClock, to: str) -> None:
+    """/handover of CODE's liaison to `to`, as the chat does it: the row and its audit entry, by an admin."""
+    async with db.session() as session:
+        person = await session.scalar(select(Person).where(Person.name == to))
+        project = await session.scalar(select(Project).where(Project.code == CODE))
+        assert person is not None and project is not None
+        before = await session.scalar(select(Person.name).where(Person.id == project.liaison_id))
+        project.liaison_id = person.id
+        clock.advance(minutes=5)
+        await audit.record(session, actor=Actor(label="管理员", channel="telegram"), at=clock.now(),
+                           action="project.update", object_type="project", object_key=CODE,
+                           detail={"field": "liaison", "before": before, "after": to, "handover": True})
+    clock.advance(days=1)
+
+
+async def _liaison(db: Database) -> str | None:
+    async with db.session() as session:
+        return await session.scalar(select(Person.name).join(Project, Project.liaison_id == Person.id)
+                                    .where(Project.code == CODE))
+
+
+async def test_the_command_lines_import_is_recorded_and_counted_from(
+        db: Database, clock: FrozenClock, actor: Actor, tmp_path: Path) -> None:
+    """`diaodu import` leaves the chat's record, a ``ledger.import`` entry, and the next import counts the
+    changes made in the chat from it: a handover the office's ledger has since taken up is no conflict any more,
+    and a later ledger naming another liaison is imported as it says, not kept back as the chat's."""
+    await _import(db, clock, actor, [SAMPLE_XLSX])
+    await _hand_over(db, clock, "严超")
+    agreed = edited_projects_csv(tmp_path, lambda row: row.update({"首办秘书(联络员)": "严超",
+                                                                   "联络员手机": "13900126704"})
+                                 if row["项目编号"] == CODE else None, name="v2.csv")
+    taken_up = await _import(db, clock, actor, [agreed, SAMPLE_PEOPLE_CSV])
+    assert taken_up.written and taken_up.conflicts == []
+    async with db.session() as session:
+        entries = (await session.scalars(select(AuditEntry).where(AuditEntry.action == "ledger.import")
+                                         .order_by(AuditEntry.id))).all()
+    assert [(e.actor, e.channel, e.object_key) for e in entries] == [
+        (actor.label, "cli", SAMPLE_XLSX.name), (actor.label, "cli", f"v2.csv、{SAMPLE_PEOPLE_CSV.name}")]
+    assert entries[0].detail["sha256"] == hashlib.sha256(SAMPLE_XLSX.read_bytes()).hexdigest()
+    assert (entries[1].detail["changed"], entries[1].detail["unchanged"]["project"]) == ({}, 42)  # it agreed
+    clock.advance(days=1)
+
+    back = await _import(db, clock, actor, [SAMPLE_PROJECTS_CSV, SAMPLE_PEOPLE_CSV])  # the office names 郝芳 again
+    assert back.written and [c.kind for c in back.conflicts] == []
+    assert await _liaison(db) == "郝芳"
+
+
+async def test_a_handover_kept_by_the_command_lines_import_is_asked_about_again(
+        db: Database, clock: FrozenClock, actor: Actor) -> None:
+    """A handover made in the chat after `diaodu import` is a conflict when the old file is imported again, kept
+    by default; and again at the next import of that old file (kept, it is still the chat's, not the file's)."""
+    await _import(db, clock, actor, [SAMPLE_XLSX])
+    await _hand_over(db, clock, "严超")
+    for _again in range(2):
+        kept = await _import(db, clock, actor, [SAMPLE_XLSX])
+        assert kept.written and [(c.kind, c.choice) for c in kept.conflicts] == [("handover", "keep")]
+        assert await _liaison(db) == "严超"
+        clock.advance(days=1)
+
+
 async def test_rows_absent_from_the_file_are_listed_and_kept(
         db: Database, clock: FrozenClock, actor: Actor, tmp_path: Path) -> None:
     await _import(db, clock, actor, [SAMPLE_XLSX])
@@ -193,8 +254,8 @@ async def test_a_large_import_writes_in_a_few_statements(
     # (the nodes add three reads: the project codes a node may name, the stored nodes, the new projects' ids;
     # the roster check one: the people stored without a phone; the units absent from the file one: the open
     # problems of each unit; the change marks two: with the state, and again just before they are taken; the
-    # moves made in the chat one)
-    assert len(statements) <= 35, statements
+    # moves made in the chat one; and the import's own ledger.import audit entry, one INSERT)
+    assert len(statements) <= 36, statements
 
 
 def test_the_command_line_asks_for_the_day_then_takes_it(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,

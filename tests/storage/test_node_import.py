@@ -101,7 +101,7 @@ async def test_dry_run_then_import_then_unchanged_reimport_writes_nothing(db: Da
     again = await _import(db, clock, actor, [SAMPLE_NODES_CSV])
     assert again.plan is not None and again.plan.nodes is not None
     assert dict(again.plan.nodes.counts) == {"unchanged": 197, "removed": 0}
-    assert await _audit_count(db) == audits  # nothing written
+    assert await _audit_count(db) == audits + 1  # nothing written: the import's own record alone
     nodes = await _nodes(db)
     late = nodes[("ZD2026-001", "开工")]
     assert (str(late.planned_on), str(late.done_on), late.note) == ("2026-07-01", "2026-07-13", "设备到货延迟")
@@ -167,4 +167,4 @@ async def test_the_export_imported_again_changes_nothing(db: Database, clock: Fr
     assert not result.issues, result.issues
     assert result.plan is not None and result.plan.nodes is not None
     assert dict(result.plan.nodes.counts) == {"unchanged": 197, "removed": 0}
-    assert await _audit_count(db) == audits
+    assert await _audit_count(db) == audits + 1  # the import's own record alone

@@ -291,7 +291,7 @@ async def _write_unchanged(session: AsyncSession, plan: ImportPlan, compared: Co
 async def _audited(session: AsyncSession, plan: ImportPlan, files: Sequence[ImportedFile], *, now: datetime,
                    actor: Actor) -> None:
     """The audit entry of an import written: its files, baseline's day, counts and the choices of its conflicts."""
-    name = "、".join(file.name for file in files)
+    name = " + ".join(file.name for file in files)  # as the audit trail names them (file names, not words)
     digests = [file.sha256 for file in files]
     await audit.record(session, actor=actor, at=now, action=IMPORT_ACTION, object_type="ledger",
                        object_key=name[:100],

@@ -216,7 +216,7 @@ class Month:
 def read_ledger(path: Path) -> dict[str, Row]:
     with path.open(encoding="utf-8-sig", newline="") as f:
         return {r["项目编号"]: Row(plan=Decimal(r["年度计划投资(万元)"]), base=Decimal(r["截至上月累计完成(万元)"]),
-                                base_day=date(2026, 4, 30), stage=r["建设阶段"], unit=r["牵头单位"],
+                                base_day=date(2026, 4, 29), stage=r["建设阶段"], unit=r["牵头单位"],
                                 town=r["建设地点"], liaison=r["首办秘书(联络员)"]) for r in csv.DictReader(f)}
 
 
@@ -267,7 +267,7 @@ async def enter_may(db: Database, tmp: Path) -> Month:
     month = Month(rows=read_ledger(SAMPLE_CSV))
     actor = Actor(label="test", channel="cli")
     await import_ledger_files(db, FrozenClock(IMPORTED), [sample_workbook(tmp)], actor=actor,
-                              as_of=date(2026, 4, 30))
+                              as_of=date(2026, 4, 29))  # a day over: the import day cannot be a base's
     async with db.session() as session:
         ids = {p.code: p.id for p in (await session.scalars(select(Project))).all()}
         person = {p.name: p.id for p in (await session.scalars(select(Person))).all()}

@@ -220,13 +220,13 @@ async def test_mine_says_when_the_day_is_read_from_the_estimated_calendar(
 
 async def test_the_2027_ledger_imported_before_the_2026_annual_bulletin_leaves_2026_its_base(
         december: TelegramHarness, settings: Settings) -> None:  # noqa: F811
-    """Imported on New Year's Day, the 2027 ledger goes in at once; the 2026 annual bulletin (Monday 01-04)
+    """Imported the day after New Year's Day, the 2027 ledger goes in at once; the 2026 annual bulletin (Monday 01-04)
     still counts 2026's ledger base: each year keeps its own."""
     office = Office(december, settings)
     tg = december
     await office.setup(*PEOPLE)
     await tg.bind(ADMIN, ADMIN_NAME, "admin")
-    office.travel(at(date(2027, 1, 1), 10))
+    office.travel(at(date(2027, 1, 2), 10))
     await tg.send(ADMIN, "/import")
     preview = await send_document(tg, ADMIN, "2027年台账.xlsx", ledger_2027("2027年1月1日"))
     assert "导入预览" in preview.text and "尚未发出" not in preview.text, preview

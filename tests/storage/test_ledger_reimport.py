@@ -180,7 +180,7 @@ async def test_the_command_lines_import_is_recorded_and_counted_from(
         entries = (await session.scalars(select(AuditEntry).where(AuditEntry.action == "ledger.import")
                                          .order_by(AuditEntry.id))).all()
     assert [(e.actor, e.channel, e.object_key) for e in entries] == [
-        (actor.label, "cli", SAMPLE_XLSX.name), (actor.label, "cli", f"v2.csv、{SAMPLE_PEOPLE_CSV.name}")]
+        (actor.label, "cli", SAMPLE_XLSX.name), (actor.label, "cli", f"v2.csv + {SAMPLE_PEOPLE_CSV.name}")]
     assert entries[0].detail["sha256"] == hashlib.sha256(SAMPLE_XLSX.read_bytes()).hexdigest()
     assert (entries[1].detail["changed"], entries[1].detail["unchanged"]["project"]) == ({}, 42)  # it agreed
     clock.advance(days=1)

@@ -70,7 +70,7 @@ async def test_a_rename_by_the_import_keeps_the_name_before_and_a_past_instant_r
         assert project_id is not None
         then = await held_at(session, at=before + timedelta(days=1))
         between = await held_at(session, at=renamed_at + timedelta(days=1))
-        now = await held_at(session, at=again_at)
+        now = await held_at(session, at=again_at + timedelta(seconds=1))
     assert then[project_id].liaison == "郝芳" and between[project_id].liaison == "郝芳芳"
     assert [p.liaison for p in then.values()] == ["郝芳"]  # the others held by nobody renamed: read as now
-    assert now == {}  # nothing changed since
+    assert now == {}  # nothing changed since (the last rename is in force just after its instant)

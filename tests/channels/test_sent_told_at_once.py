@@ -11,12 +11,12 @@ from pathlib import Path
 
 import pytest
 from telegram import Bot
-from telegram.request import HTTPXRequest
 
 from bot.channels.base import Attachment
 from bot.channels.telegram_transport import TelegramTransport
 from bot.domain.messages import Reply
 from tests.fakes.bot_api import FakeBotAPI
+from tests.fakes.ptb_bot import bot_on
 from tests.polling import until
 
 pytestmark = pytest.mark.filterwarnings("ignore::telegram.warnings.PTBDeprecationWarning")
@@ -49,8 +49,7 @@ async def fake() -> AsyncIterator[FakeBotAPI]:
 
 @pytest.fixture
 async def bot(fake: FakeBotAPI) -> AsyncIterator[Bot]:
-    request = HTTPXRequest(connection_pool_size=8, read_timeout=5.0, write_timeout=5.0, connect_timeout=1.0)
-    async with Bot(fake.token, base_url=fake.base_url, request=request) as real_bot:
+    async with bot_on(fake) as real_bot:
         yield real_bot
 
 

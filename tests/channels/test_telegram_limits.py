@@ -15,11 +15,12 @@ from bot.channels.telegram_transport import CAPTION_MAX, TEXT_MAX, TelegramTrans
 from bot.domain.messages import Attachment, Button, Reply
 from bot.html_split import utf16_len
 from tests.fakes.bot_api import FakeBotAPI, parse_telegram_html
+from tests.fakes.ptb_bot import bot_on
 
 
 @pytest.fixture
 async def bot(fake_api: FakeBotAPI) -> AsyncIterator[Bot]:
-    async with Bot(fake_api.token, base_url=fake_api.base_url, base_file_url=fake_api.base_file_url) as bot:
+    async with bot_on(fake_api) as bot:
         yield bot
 
 

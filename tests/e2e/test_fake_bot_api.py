@@ -13,6 +13,7 @@ from telegram.constants import ParseMode
 from telegram.error import BadRequest, Forbidden, InvalidToken, NetworkError, RetryAfter
 
 from tests.fakes.bot_api import FakeBotAPI, TelegramHtmlError, parse_telegram_html
+from tests.fakes.ptb_bot import bot_on
 
 
 @pytest.mark.parametrize(("source", "plain"), [
@@ -49,7 +50,7 @@ def test_refused_html(source: str) -> None:
 
 @pytest.fixture
 async def bot(fake_api: FakeBotAPI) -> AsyncIterator[Bot]:
-    async with Bot(fake_api.token, base_url=fake_api.base_url, base_file_url=fake_api.base_file_url) as bot:
+    async with bot_on(fake_api) as bot:
         yield bot
 
 

@@ -12,7 +12,6 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 from telegram import Bot
-from telegram.request import HTTPXRequest
 
 from bot.channels.base import Attachment, RateLimits
 from bot.channels.telegram_transport import DOCUMENT_MAX, TelegramTransport
@@ -24,6 +23,7 @@ from storage import outbox
 from storage.db import Database
 from storage.models import ChatAccount, OutboxMessage, Person
 from tests.fakes.bot_api import FakeBotAPI
+from tests.fakes.ptb_bot import bot_on
 
 pytestmark = pytest.mark.filterwarnings("ignore::telegram.warnings.PTBDeprecationWarning")
 QUICK = RateLimits(global_per_second=200, per_chat_per_second=50, per_group_per_minute=600)
@@ -38,8 +38,7 @@ async def fake() -> AsyncIterator[FakeBotAPI]:
 
 @pytest.fixture
 async def bot(fake: FakeBotAPI) -> AsyncIterator[Bot]:
-    request = HTTPXRequest(connection_pool_size=8, read_timeout=5.0, write_timeout=5.0, connect_timeout=1.0)
-    async with Bot(fake.token, base_url=fake.base_url, request=request) as real_bot:
+    async with bot_on(fake) as real_bot:
         yield real_bot
 
 

@@ -28,7 +28,6 @@ from telegram.error import (
     TelegramError,
     TimedOut,
 )
-from telegram.request import HTTPXRequest
 
 from bot.channels.base import (
     Attachment,
@@ -48,6 +47,7 @@ from storage import outbox
 from storage.db import Database
 from storage.models import ChatAccount, OutboxMessage, Person
 from tests.fakes.bot_api import FakeBotAPI, Fault
+from tests.fakes.ptb_bot import bot_on
 
 pytestmark = pytest.mark.filterwarnings("ignore::telegram.warnings.PTBDeprecationWarning")  # RetryAfter's own
 QUICK = RateLimits(global_per_second=200, per_chat_per_second=5, per_group_per_minute=600)
@@ -162,9 +162,7 @@ async def fake() -> AsyncIterator[FakeBotAPI]:
 @pytest.fixture
 async def bot(fake: FakeBotAPI) -> AsyncIterator[Bot]:
     """A real PTB Bot talking to the fake, with short timeouts and room for concurrent sends."""
-    request = HTTPXRequest(connection_pool_size=32, read_timeout=0.5, write_timeout=1.0, connect_timeout=1.0,
-                           pool_timeout=3.0)
-    async with Bot(fake.token, base_url=fake.base_url, request=request) as real_bot:
+    async with bot_on(fake, pool=32, read_timeout=0.5, write_timeout=1.0, pool_timeout=3.0) as real_bot:
         yield real_bot
 
 

@@ -10,7 +10,6 @@ from pathlib import Path
 
 import pytest
 from PIL import Image
-from telegram import Bot
 
 from bot.channels.telegram_photos import TelegramPhotoSource
 from bot.clock import FrozenClock
@@ -22,6 +21,7 @@ from storage.audit import Actor
 from storage.db import Database
 from storage.reports import add_report
 from tests.fakes.bot_api import FakeBotAPI
+from tests.fakes.ptb_bot import bot_on
 from tests.photos import reading
 from tests.photos.pictures import photo, resent
 
@@ -196,7 +196,7 @@ async def test_an_album_downloaded_out_of_order_counts_each_repeat_once(
     world = await build_world(db, clock.now())
     files = [fake_api.add_file(photo(4), file_id=f"AgAC-album-{n}") for n in range(3)]
     fake_api.file_delays.update({files[0]: 0.6, files[1]: 0.3})
-    async with Bot(fake_api.token, base_url=fake_api.base_url, base_file_url=fake_api.base_file_url) as bot:
+    async with bot_on(fake_api) as bot:
         keeper = PhotoKeeper(db, clock, store, {"telegram": TelegramPhotoSource(bot)})
         await report(db, clock, world.p1, world.liaison, clock.now().date(), *files)
         stats = await keeper.keep_due()

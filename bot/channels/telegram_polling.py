@@ -40,6 +40,7 @@ from bot.channels.base import Progress
 from bot.channels.inbox import FOLDERS, Answered, Inbox
 from bot.channels.telegram_updates import PollWatch
 from bot.clock import Clock
+from bot.domain.messages import Outcome
 
 log = logging.getLogger(__name__)
 
@@ -72,19 +73,21 @@ class UpdateJournal:
         """This process's journal in ``folder`` (raises OSError when the folder cannot be written)."""
         return cls(application, Inbox.open(folder, name="Telegram inbox"), clock)
 
-    def add(self, updates: Sequence[Update]) -> None:
-        """Write that ``updates`` were fetched (now); one that cannot be written is logged and kept in memory
-        only."""
+    def add(self, updates: Sequence[Update]) -> bool:
+        """Write that ``updates`` were fetched (now); whether all of them were written (one that cannot be, a full
+        disk, is logged: polling keeps it in memory only, the webhook refuses it)."""
         at = self.clock.now().timestamp()
+        kept = True
         for update in updates:
             chat = update.effective_chat
             try:
                 self.inbox.add(str(update.update_id), str(chat.id) if chat else "",
                                {"update": json.dumps(update.to_dict(), ensure_ascii=False)}, at=at)
             except OSError:
-                log.warning("Telegram inbox: could not write update %s; it is kept in memory only",
-                            update.update_id, exc_info=True)
+                kept = False
+                log.error("Telegram inbox: could not write update %s", update.update_id, exc_info=True)
         self.inbox.sync_soon()
+        return kept
 
     def answered_at(self, update: Update) -> datetime | None:
         """When an update recovered after a restart was fetched (None for one handled as it comes)."""
@@ -103,6 +106,10 @@ class UpdateJournal:
     def start(self, update: Update) -> Progress:
         """How far the replies to an update recovered after a restart went out before (nothing for another)."""
         return self.went.get(update.update_id, Progress())
+
+    def starting(self, update: Update, outcome: Outcome) -> Progress | None:
+        """Where the replies ``outcome`` to ``update`` go out from (``Inbox.starting``)."""
+        return self.inbox.starting(str(update.update_id), self.start(update), outcome)
 
     def sent(self, update: Update, progress: Progress, *, of: int) -> None:
         """Write how far the ``of`` replies to ``update`` went out; with all of them out, it is done."""

@@ -441,3 +441,19 @@ async def test_a_message_two_journals_hold_is_taken_over_with_the_replies_gone_f
         assert [(a.key, a.sent) for a in outstanding(inbox.path.read_bytes())] == [("m:1", Progress(1, 1))]
     finally:
         await inbox.close()
+
+
+async def test_a_journal_left_by_a_process_that_died_is_taken_over_by_one_process_only(tmp_path: Path) -> None:
+    """Two running processes look for dead journals (a leader as it is elected, then every so often, the one before
+    it perhaps not yet stopped): the one that locks the journal first takes it over, the other finds none."""
+    folder = tmp_path / "inbox"
+    one, other = Inbox.open(folder), Inbox.open(folder)
+    try:
+        died_with(folder, [("m:1", "a", 10.0, {"Content": "一"})])
+        taken = [[a.key for a in one.take_over()], [a.key for a in other.take_over()],
+                 [a.key for a in one.take_over()]]
+        assert taken == [["m:1"], [], []]
+        assert journals(folder) == sorted([one.path, other.path])
+    finally:
+        await one.close()
+        await other.close()

@@ -21,17 +21,21 @@ answer, confirms an update before it is handled (``bot.channels.telegram_polling
   (SQLite in WAL mode with ``synchronous=NORMAL``). It never waits for a lock: no other process writes this
   file, and the database is not asked.
 - When nothing is left to handle the journal is emptied (truncated), so it holds about the messages under way.
-  Under steady traffic, where something is always open, a journal past ``COMPACT_BYTES`` is rewritten: the
-  messages still open go to a fresh file, synced, locked, then renamed over the journal (the old file, whole,
-  stays the journal until the rename; the folder is synced after it).
+  Under steady traffic, where something is always open, a journal past ``COMPACT_BYTES`` is rewritten, in the
+  inbox's thread (the answers never wait for a sync): the messages still open go to a fresh file, locked and
+  synced, and so do the lines the journal takes meanwhile (synced again), until none came: then it is renamed
+  over the journal (the old file, whole, stays the journal until the rename; the folder is synced after it).
 - At start, a process takes over every journal in the folder that no running process holds (its own earlier
   life, or another process of the same deployment that died): the messages answered there and not done are
   copied into its own journal, the old file deleted, and they are handed back (``Inbox.recovered``) in the order
   they were answered, to be handled before any new message. A process becoming the leader does the same
-  (``Inbox.take_over``), so that what a process that died while the others ran had taken in is not left waiting
-  for the next start.
-- A record is one line written at once; only a machine's crash can cut the last line of a journal, and a line
-  that does not read is skipped.
+  (``Inbox.take_over``), and again every so often while it leads (``bot.channels.journals``), so that what a
+  process that died while the others ran had taken in is not left waiting for the next start. A journal is taken
+  by one process (its lock), and a message two journals hold (a process killed while it took one over) is taken
+  with the replies gone furthest.
+- A record is one line written at once; only a machine's crash can cut the last line of a journal (a write a full
+  disk cut short is taken back), and a line that does not read is skipped. A message that cannot be written is
+  not confirmed to its sender (``add`` raises): the sender delivers it again.
 - ``diaodu backup`` keeps what the journals hold not done (``open_in``) beside the database copy, and ``diaodu
   restore`` puts it back as a journal no process holds, which the next start takes over (``bot.ops.inbox_backup``);
   its lines are marked restored (``Answered.restored``): not left by a process that died with them in hand.

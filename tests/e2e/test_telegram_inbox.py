@@ -28,7 +28,7 @@ from bot.app import Core
 from bot.channels.base import Progress
 from bot.channels.inbox import Answered, Inbox, journal_lines, outstanding
 from bot.channels.telegram import webhook_handler
-from bot.channels.telegram_polling import UpdateJournal
+from bot.channels.telegram_polling import JournaledPolling, UpdateJournal
 from bot.clock import SHANGHAI, FrozenClock
 from bot.config import Settings
 from bot.services.ledger_import import import_ledger_files
@@ -510,3 +510,40 @@ async def test_the_webhook_refuses_an_update_its_journal_cannot_write_and_telegr
         assert len(await second.reports()) == 1 and len(to_hao(fake_api, CONFIRMED)) == 1
     finally:
         await second.stop()
+
+
+async def test_polling_neither_handles_nor_confirms_a_batch_its_journal_cannot_write(
+        fake_api: FakeBotAPI, core: Core, tg_settings: Settings, tmp_path: Path) -> None:
+    """The disk full: handled from memory and confirmed by the next getUpdates, the update would be lost by a crash.
+    It is left with Telegram, asked for again, and handled once the journal can write it."""
+    folder = tmp_path / "telegram-inbox"
+    first = TelegramHarness(fake_api, core, tg_settings)
+    await first.start()
+    await first.bind(HAO, "郝芳", "liaison")
+    await first.poller.stop()
+    folder.mkdir()
+    full = Inbox(folder, os.open("/dev/full", os.O_WRONLY | os.O_APPEND), folder / "0-full.jsonl", [],
+                 name="Telegram inbox")  # every write fails (ENOSPC), as on a full disk
+    journal = UpdateJournal(first.application, full, core.clock)
+    poller = JournaledPolling(first.application, journal, first.channel.polls, timeout=1)
+    update = fake_api.enqueue_update(fake_api.text_update(HAO, REPORT))
+    mark = len(fake_api.calls)
+    await poller.start()
+    try:
+        await fake_api.wait_for("getUpdates", count=2, since=mark, timeout=10)  # fetched, asked for again
+        await asyncio.sleep(0.3)
+        assert poller.offset is None and [u["update_id"] for u in fake_api.updates] == [update["update_id"]]
+        assert await first.reports() == [] and to_hao(fake_api, CONFIRMED) == []
+    finally:
+        await poller.stop()
+        await journal.close()
+        await first.stop()
+
+    second = restarted(first, tg_settings, folder)
+    await second.start()  # room again
+    try:
+        await second.wait_processed(update["update_id"])
+        assert len(await second.reports()) == 1 and len(to_hao(fake_api, CONFIRMED)) == 1
+    finally:
+        await second.stop()
+    assert journals(folder) == []

@@ -45,71 +45,35 @@ from __future__ import annotations
 
 import asyncio
 import fcntl
-import json
 import logging
 import os
 import time
-from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from bot.channels.base import Progress
+from bot.channels.journal_records import (
+    FOLDERS,
+    SUFFIX,
+    Answered,
+    gather,
+    journal_lines,
+    open_in,
+    outstanding,
+    record_line,
+    sent_line,
+)
 
 if TYPE_CHECKING:
     from bot.domain.messages import Outcome
 
 log = logging.getLogger(__name__)
 
-SUFFIX = ".jsonl"
-# the folders of DATA_DIR holding each channel's journals, by channel
-FOLDERS = {"wecom": "wecom-inbox", "telegram": "telegram-inbox"}
+__all__ = ["COMPACT_BYTES", "FOLDERS", "SUFFIX", "Answered", "Inbox", "journal_lines", "open_in", "outstanding"]
+
 COMPACT_BYTES = 1 << 20  # a journal past this, with messages still open, is rewritten with only those
 _datasync = getattr(os, "fdatasync", os.fsync)
-
-
-@dataclass(frozen=True)
-class Answered:
-    """A message the callback answered: its key (``incoming.dedupe_key``), sender, when (epoch seconds) and
-    fields, and how far its replies went out before (``sent``)."""
-
-    key: str
-    userid: str
-    at: float
-    fields: dict[str, str]
-    sent: Progress = field(default_factory=Progress)
-    # put back by ``diaodu restore``, not left by a process that died with it in hand: the replies kept with it, if
-    # the restored database holds it handled, are not sent again (they went out, or not, when the backup was made)
-    restored: bool = False
-
-
-def _line(record: dict[str, Any]) -> bytes:
-    return (json.dumps(record, separators=(",", ":")) + "\n").encode()
-
-
-def _sent_line(key: str, sent: Progress) -> bytes:
-    return _line({"s": key, "r": sent.replies, "p": sent.parts})
-
-
-def journal_lines(messages: Iterable[Answered], *, restored: bool = False) -> bytes:
-    """The lines of a journal saying that ``messages`` were answered (and are not done), and how far their
-    replies went; ``restored``: put back by ``diaodu restore`` (``Answered.restored``)."""
-    mark = {"restored": 1} if restored else {}
-    return b"".join(_line({"k": a.key, "u": a.userid, "t": a.at, "f": a.fields, **mark})
-                    + (_sent_line(a.key, a.sent) if a.sent != Progress() else b"") for a in messages)
-
-
-def furthest(first: Answered, other: Answered) -> Answered:
-    """One message two journals hold (a process killed while it took a journal over leaves it in both): as the
-    first one answered, with the replies gone furthest of the two; marked restored only when both are (one a process
-    died with in hand may have had its replies cut off)."""
-    sent = max(first.sent, other.sent, key=lambda p: (p.replies, p.parts))
-    return replace(first, at=min(first.at, other.at), sent=sent, restored=first.restored and other.restored)
-
-
-def _gather(found: dict[str, Answered], answered: Answered) -> None:
-    found[answered.key] = furthest(found[answered.key], answered) if answered.key in found else answered
 
 
 def _read(fd: int) -> bytes:
@@ -117,28 +81,6 @@ def _read(fd: int) -> bytes:
     while chunk := os.read(fd, 1 << 20):
         chunks.append(chunk)
     return b"".join(chunks)
-
-
-def outstanding(data: bytes) -> list[Answered]:
-    """The messages a journal's bytes hold answered and not done, in the order they were written."""
-    answered: dict[str, Answered] = {}
-    for raw in data.splitlines():
-        try:
-            record = json.loads(raw)
-            if "d" in record:
-                answered.pop(str(record["d"]), None)
-            elif "s" in record:
-                key = str(record["s"])
-                if key in answered:
-                    answered[key] = replace(answered[key], sent=Progress(int(record["r"]), int(record["p"])))
-            else:
-                key = str(record["k"])
-                answered.setdefault(key, Answered(key, str(record["u"]), float(record["t"]),
-                                                  {str(k): str(v) for k, v in dict(record["f"]).items()},
-                                                  restored=bool(record.get("restored"))))
-        except (ValueError, KeyError, TypeError, AttributeError):
-            log.warning("inbox: a line that does not read skipped (%d bytes)", len(raw))
-    return list(answered.values())
 
 
 def _lock(fd: int) -> bool:
@@ -155,20 +97,6 @@ def _still_there(fd: int, path: Path) -> bool:
         return os.stat(path).st_ino == os.fstat(fd).st_ino
     except FileNotFoundError:
         return False
-
-
-def open_in(folder: Path) -> list[Answered]:
-    """What the journals of ``folder`` hold answered and not done, in the order answered, read without taking any
-    over (those of running processes too): what a backup keeps."""
-    found: dict[str, Answered] = {}
-    for path in sorted(Path(folder).glob("*" + SUFFIX)):
-        try:
-            data = path.read_bytes()
-        except FileNotFoundError:  # handled and deleted meanwhile, or taken over
-            continue
-        for answered in outstanding(data):
-            _gather(found, answered)
-    return sorted(found.values(), key=lambda a: a.at)
 
 
 def _adopt(fd: int, taken: list[tuple[Path, int]], found: list[Answered]) -> None:
@@ -258,7 +186,7 @@ class Inbox:
                 continue
             taken.append((path, fd))
             for answered in outstanding(_read(fd)):
-                _gather(found, answered)
+                gather(found, answered)
         return taken, sorted(found.values(), key=lambda a: a.at)
 
     def take_over(self) -> list[Answered]:
@@ -282,7 +210,7 @@ class Inbox:
 
     def add(self, key: str, userid: str, fields: dict[str, str], *, at: float) -> None:
         """Write that the message was answered (raises OSError when it could not be written whole)."""
-        self._append(_line({"k": key, "u": userid, "t": at, "f": fields}))
+        self._append(record_line({"k": key, "u": userid, "t": at, "f": fields}))
         self._open.add(key)
         self._written += 1
 
@@ -300,7 +228,7 @@ class Inbox:
         if key not in self._open or self.closed:
             return
         try:
-            self._append(_sent_line(key, progress))
+            self._append(sent_line(key, progress))
         except OSError:  # sent again after a crash at worst
             log.warning("%s: could not write how far the replies to %s went", self.name, key, exc_info=True)
 
@@ -324,7 +252,7 @@ class Inbox:
         self._open.discard(key)
         try:
             if self._open:
-                self._append(_line({"d": key}))
+                self._append(record_line({"d": key}))
             else:
                 os.ftruncate(self._fd, 0)
                 self._kept = 0

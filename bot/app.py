@@ -185,7 +185,7 @@ async def serve(settings: Settings, *, stop: asyncio.Event | None = None,
     once it listens; Telegram comes in when its Bot API answers (bot.channels.telegram_serving), the rest at once."""
     from telegram.error import InvalidToken
 
-    from bot.channels.journals import resume_journal, take_over_journals
+    from bot.channels.journals import keep_taking_over, resume_journal, take_over_journals
     from bot.channels.telegram import CHANNEL as TELEGRAM
     from bot.channels.telegram import TelegramChannel, webhook_handler
     from bot.channels.telegram_polling import FOLDER as TELEGRAM_INBOX
@@ -323,6 +323,7 @@ async def serve(settings: Settings, *, stop: asyncio.Event | None = None,
             settle_heap()  # start-up is done: what exists now lives as long as the process
 
             keeping: asyncio.Task[None] | None = None
+            taking_over: asyncio.Task[None] | None = None
 
             async def put_off_album_notices() -> None:
                 try:  # a caption may still be queued behind the backlog (bot.services.album_waits)
@@ -335,7 +336,7 @@ async def serve(settings: Settings, *, stop: asyncio.Event | None = None,
                 await sender.run_forever(until, take_over=True)
 
             async def elected() -> None:
-                nonlocal sender_stop, keeping
+                nonlocal sender_stop, keeping, taking_over
                 # Live (/healthz) from the moment it leads: the jobs run and the sender's task is under way before
                 # anything is awaited. The jobs only queue notices; the sender sends them once the albums' notices
                 # are put off.
@@ -348,6 +349,9 @@ async def serve(settings: Settings, *, stop: asyncio.Event | None = None,
                 if service is not None:
                     await albums  # and none of their captions is handled before either
                 await take_over_journals(telegram, wecom)  # before it polls: those fetched before the new ones
+                # and those of a webhook or WeCom process dying while this one leads
+                taking_over = asyncio.create_task(keep_taking_over(
+                    telegram, wecom, sender_stop, settings.journal_take_over_seconds), name="journals-take-over")
                 if service is not None:
                     await service.lead(True)  # polls once Telegram answers
 
@@ -358,6 +362,8 @@ async def serve(settings: Settings, *, stop: asyncio.Event | None = None,
                     await runtime.sending
                 if keeping is not None:
                     await keeping
+                if taking_over is not None:
+                    await taking_over
                 if service is not None:
                     await service.lead(False)
 

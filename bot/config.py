@@ -51,6 +51,9 @@ class Settings(BaseSettings):
     wecom_oauth_base: str = Field("https://open.weixin.qq.com", alias="WECOM_OAUTH_BASE")
 
     data_dir: Path = Field(Path("data"), alias="DATA_DIR")
+    # How often the leader looks for the journals of processes that died while it leads (bot.channels.journals),
+    # in seconds.
+    journal_take_over_seconds: float = Field(30, alias="JOURNAL_TAKE_OVER_SECONDS", gt=0)
     # Where report photos are kept (bot.services.photo_store): empty = DATA_DIR/photos, a folder, or
     # s3://bucket/prefix with the PHOTO_S3_* settings.
     photo_store: str | None = Field(None, alias="PHOTO_STORE")

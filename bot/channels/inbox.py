@@ -21,17 +21,21 @@ answer, confirms an update before it is handled (``bot.channels.telegram_polling
   (SQLite in WAL mode with ``synchronous=NORMAL``). It never waits for a lock: no other process writes this
   file, and the database is not asked.
 - When nothing is left to handle the journal is emptied (truncated), so it holds about the messages under way.
-  Under steady traffic, where something is always open, a journal past ``COMPACT_BYTES`` is rewritten: the
-  messages still open go to a fresh file, synced, locked, then renamed over the journal (the old file, whole,
-  stays the journal until the rename; the folder is synced after it).
+  Under steady traffic, where something is always open, a journal past ``COMPACT_BYTES`` is rewritten, in the
+  inbox's thread (the answers never wait for a sync): the messages still open go to a fresh file, locked and
+  synced, and so do the lines the journal takes meanwhile (synced again), until none came: then it is renamed
+  over the journal (the old file, whole, stays the journal until the rename; the folder is synced after it).
 - At start, a process takes over every journal in the folder that no running process holds (its own earlier
   life, or another process of the same deployment that died): the messages answered there and not done are
   copied into its own journal, the old file deleted, and they are handed back (``Inbox.recovered``) in the order
   they were answered, to be handled before any new message. A process becoming the leader does the same
-  (``Inbox.take_over``), so that what a process that died while the others ran had taken in is not left waiting
-  for the next start.
-- A record is one line written at once; only a machine's crash can cut the last line of a journal, and a line
-  that does not read is skipped.
+  (``Inbox.take_over``), and again every so often while it leads (``bot.channels.journals``), so that what a
+  process that died while the others ran had taken in is not left waiting for the next start. A journal is taken
+  by one process (its lock), and a message two journals hold (a process killed while it took one over) is taken
+  with the replies gone furthest.
+- A record is one line written at once; only a machine's crash can cut the last line of a journal (a write a full
+  disk cut short is taken back), and a line that does not read is skipped. A message that cannot be written is
+  not confirmed to its sender (``add`` raises): the sender delivers it again.
 - ``diaodu backup`` keeps what the journals hold not done (``open_in``) beside the database copy, and ``diaodu
   restore`` puts it back as a journal no process holds, which the next start takes over (``bot.ops.inbox_backup``);
   its lines are marked restored (``Answered.restored``): not left by a process that died with them in hand.
@@ -41,56 +45,35 @@ from __future__ import annotations
 
 import asyncio
 import fcntl
-import json
 import logging
 import os
 import time
-from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 from bot.channels.base import Progress
+from bot.channels.journal_records import (
+    FOLDERS,
+    SUFFIX,
+    Answered,
+    gather,
+    journal_lines,
+    open_in,
+    outstanding,
+    record_line,
+    sent_line,
+)
+
+if TYPE_CHECKING:
+    from bot.domain.messages import Outcome
 
 log = logging.getLogger(__name__)
 
-SUFFIX = ".jsonl"
-# the folders of DATA_DIR holding each channel's journals, by channel
-FOLDERS = {"wecom": "wecom-inbox", "telegram": "telegram-inbox"}
+__all__ = ["COMPACT_BYTES", "FOLDERS", "SUFFIX", "Answered", "Inbox", "journal_lines", "open_in", "outstanding"]
+
 COMPACT_BYTES = 1 << 20  # a journal past this, with messages still open, is rewritten with only those
 _datasync = getattr(os, "fdatasync", os.fsync)
-
-
-@dataclass(frozen=True)
-class Answered:
-    """A message the callback answered: its key (``incoming.dedupe_key``), sender, when (epoch seconds) and
-    fields, and how far its replies went out before (``sent``)."""
-
-    key: str
-    userid: str
-    at: float
-    fields: dict[str, str]
-    sent: Progress = field(default_factory=Progress)
-    # put back by ``diaodu restore``, not left by a process that died with it in hand: the replies kept with it, if
-    # the restored database holds it handled, are not sent again (they went out, or not, when the backup was made)
-    restored: bool = False
-
-
-def _line(record: dict[str, Any]) -> bytes:
-    return (json.dumps(record, separators=(",", ":")) + "\n").encode()
-
-
-def _sent_line(key: str, sent: Progress) -> bytes:
-    return _line({"s": key, "r": sent.replies, "p": sent.parts})
-
-
-def journal_lines(messages: Iterable[Answered], *, restored: bool = False) -> bytes:
-    """The lines of a journal saying that ``messages`` were answered (and are not done), and how far their
-    replies went; ``restored``: put back by ``diaodu restore`` (``Answered.restored``)."""
-    mark = {"restored": 1} if restored else {}
-    return b"".join(_line({"k": a.key, "u": a.userid, "t": a.at, "f": a.fields, **mark})
-                    + (_sent_line(a.key, a.sent) if a.sent != Progress() else b"") for a in messages)
 
 
 def _read(fd: int) -> bytes:
@@ -98,28 +81,6 @@ def _read(fd: int) -> bytes:
     while chunk := os.read(fd, 1 << 20):
         chunks.append(chunk)
     return b"".join(chunks)
-
-
-def outstanding(data: bytes) -> list[Answered]:
-    """The messages a journal's bytes hold answered and not done, in the order they were written."""
-    answered: dict[str, Answered] = {}
-    for raw in data.splitlines():
-        try:
-            record = json.loads(raw)
-            if "d" in record:
-                answered.pop(str(record["d"]), None)
-            elif "s" in record:
-                key = str(record["s"])
-                if key in answered:
-                    answered[key] = replace(answered[key], sent=Progress(int(record["r"]), int(record["p"])))
-            else:
-                key = str(record["k"])
-                answered.setdefault(key, Answered(key, str(record["u"]), float(record["t"]),
-                                                  {str(k): str(v) for k, v in dict(record["f"]).items()},
-                                                  restored=bool(record.get("restored"))))
-        except (ValueError, KeyError, TypeError, AttributeError):
-            log.warning("inbox: a line that does not read skipped (%d bytes)", len(raw))
-    return list(answered.values())
 
 
 def _lock(fd: int) -> bool:
@@ -138,20 +99,6 @@ def _still_there(fd: int, path: Path) -> bool:
         return False
 
 
-def open_in(folder: Path) -> list[Answered]:
-    """What the journals of ``folder`` hold answered and not done, in the order answered, read without taking any
-    over (those of running processes too): what a backup keeps."""
-    found: dict[str, Answered] = {}
-    for path in sorted(Path(folder).glob("*" + SUFFIX)):
-        try:
-            data = path.read_bytes()
-        except FileNotFoundError:  # handled and deleted meanwhile, or taken over
-            continue
-        for answered in outstanding(data):
-            found.setdefault(answered.key, answered)
-    return sorted(found.values(), key=lambda a: a.at)
-
-
 def _adopt(fd: int, taken: list[tuple[Path, int]], found: list[Answered]) -> None:
     """Write what the journals ``taken`` (locked) hold not done, ``found``, to the journal ``fd`` and on the disk,
     then delete them (a process killed in between leaves them in both: the next one takes each over once)."""
@@ -164,6 +111,10 @@ def _adopt(fd: int, taken: list[tuple[Path, int]], found: list[Answered]) -> Non
     finally:
         for _old, old_fd in taken:
             os.close(old_fd)
+
+
+class _GivenUp(Exception):
+    """A rewrite of the journal given up: the journal was emptied, or let go, meanwhile."""
 
 
 class Inbox:
@@ -181,6 +132,8 @@ class Inbox:
         self._synced = 0
         self._kept = 0  # the bytes the journal held when last rewritten
         self._syncing: asyncio.Future[None] | None = None
+        self._compacting: asyncio.Task[None] | None = None  # the journal being rewritten (``_compact``)
+        self._copy: list[bytes] | None = None  # the lines written meanwhile, for the fresh file too
         self._thread = ThreadPoolExecutor(1, thread_name_prefix=folder.name)
 
     @classmethod
@@ -233,7 +186,7 @@ class Inbox:
                 continue
             taken.append((path, fd))
             for answered in outstanding(_read(fd)):
-                found.setdefault(answered.key, answered)
+                gather(found, answered)
         return taken, sorted(found.values(), key=lambda a: a.at)
 
     def take_over(self) -> list[Answered]:
@@ -257,7 +210,7 @@ class Inbox:
 
     def add(self, key: str, userid: str, fields: dict[str, str], *, at: float) -> None:
         """Write that the message was answered (raises OSError when it could not be written whole)."""
-        self._append(_line({"k": key, "u": userid, "t": at, "f": fields}))
+        self._append(record_line({"k": key, "u": userid, "t": at, "f": fields}))
         self._open.add(key)
         self._written += 1
 
@@ -275,37 +228,97 @@ class Inbox:
         if key not in self._open or self.closed:
             return
         try:
-            self._append(_sent_line(key, progress))
+            self._append(sent_line(key, progress))
         except OSError:  # sent again after a crash at worst
             log.warning("%s: could not write how far the replies to %s went", self.name, key, exc_info=True)
 
+    def starting(self, key: str, before: Progress, outcome: Outcome) -> Progress | None:
+        """Where the replies ``outcome`` to message ``key`` go out from: where they stopped (``before``) when they
+        are the replies kept with it (``Outcome.again``), else from the first (None). A message handled anew after
+        its replies had started to go out is written so: how far those went counts for none of these (kept, they
+        would be resumed from there after another crash)."""
+        if outcome.again:
+            return before
+        if before != Progress() and outcome.replies:
+            self.sent(key, Progress(), of=len(outcome.replies))
+        return None
+
     def done(self, key: str) -> None:
         """Write that the message was handled (nothing for one not open, or done already); with nothing left open,
-        empty the journal, and past ``COMPACT_BYTES`` rewrite it with only the messages still open."""
+        empty the journal, and past ``COMPACT_BYTES`` rewrite it with only the messages still open (in the inbox's
+        thread: the answers do not wait for it)."""
         if key not in self._open or self.closed:
             return
         self._open.discard(key)
         try:
             if self._open:
-                self._append(_line({"d": key}))
+                self._append(record_line({"d": key}))
             else:
                 os.ftruncate(self._fd, 0)
                 self._kept = 0
+                self._copy = None  # a rewrite under way has nothing left to keep: given up
         except OSError:  # handled twice after a crash at worst: the router's record of it holds
             log.warning("%s: could not write that %s was handled", self.name, key, exc_info=True)
             return
         size = os.fstat(self._fd).st_size if self._open else 0
-        if size > COMPACT_BYTES and size > 2 * self._kept:  # (the open ones alone that large: not at each one)
+        # (the open ones alone that large: not at each one)
+        if size > COMPACT_BYTES and size > 2 * self._kept and self._compacting is None:
             try:
-                self._compact()
-            except OSError:  # the journal as it was stays whole: tried again at the next message done
-                log.warning("%s: could not rewrite the journal", self.name, exc_info=True)
+                self._compacting = asyncio.get_running_loop().create_task(self._compact())
+            except RuntimeError:  # no event loop (a tool writing a journal): tried again at the next message done
+                pass
 
-    def _compact(self) -> None:
-        """Rewrite the journal with only the messages still open."""
-        with open(self.path, "rb") as journal:  # (with how far their replies went)
-            still = [a for a in outstanding(journal.read()) if a.key in self._open]
+    async def _compact(self) -> None:
+        """Rewrite the journal with only the messages still open. The fresh file is written and synced in the
+        inbox's thread while the journal takes new lines; those go to the fresh file too, synced again, until none
+        came meanwhile: then, with nothing awaited in between, it is renamed over the journal and written from then
+        on (the old file, whole, stays the journal until the rename; the folder is synced after it)."""
+        loop = asyncio.get_running_loop()
+        copy: list[bytes] = []
+        self._copy = copy  # what ``_append`` writes from now on, to be written to the fresh file too
         fresh = self.path.with_name(self.path.stem + "-compact.new")  # cleared by the next start if left
+        fd = -1
+        try:
+            fd, kept = await loop.run_in_executor(self._thread, self._rewrite, fresh, frozenset(self._open))
+            while copy and self._copy is copy:
+                lines = b"".join(copy)
+                copy.clear()
+                if os.write(fd, lines) != len(lines):
+                    raise OSError(f"{self.name}: the rewritten journal could not be written whole")
+                kept += len(lines)
+                await loop.run_in_executor(self._thread, _datasync, fd)
+            if self._copy is not copy or self.closed:  # emptied or let go meanwhile: nothing to rewrite
+                raise _GivenUp
+            os.rename(fresh, self.path)
+        except BaseException as error:
+            if fd >= 0:
+                os.close(fd)
+            fresh.unlink(missing_ok=True)
+            if isinstance(error, OSError):  # the journal as it was stays whole: tried again at the next message done
+                log.warning("%s: could not rewrite the journal", self.name, exc_info=True)
+            elif not isinstance(error, _GivenUp):
+                raise
+            return
+        finally:
+            if self._copy is copy:
+                self._copy = None
+            self._compacting = None
+        old, self._fd = self._fd, fd
+        self._synced = self._written
+        self._kept = kept
+        # its lock with it: the file is no journal any more (a process that takes it over sees that); once a sync
+        # under way on it in the inbox's thread is over
+        if self._syncing is None:
+            os.close(old)
+        else:
+            self._syncing.add_done_callback(lambda _sync: os.close(old))
+        await loop.run_in_executor(self._thread, self._sync_folder)
+
+    def _rewrite(self, fresh: Path, still_open: frozenset[str]) -> tuple[int, int]:
+        """(In the inbox's thread.) The fresh file holding the messages ``still_open`` as the journal has them, with
+        how far their replies went, locked and on the disk; its descriptor and size."""
+        with open(self.path, "rb") as journal:
+            still = [a for a in outstanding(journal.read()) if a.key in still_open]
         fd = os.open(fresh, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_APPEND, 0o600)
         try:
             fcntl.flock(fd, fcntl.LOCK_EX)
@@ -313,23 +326,17 @@ class Inbox:
             if os.write(fd, data) != len(data):
                 raise OSError(f"{self.name}: the rewritten journal could not be written whole")
             _datasync(fd)
-            os.rename(fresh, self.path)
         except BaseException:
             os.close(fd)
-            fresh.unlink(missing_ok=True)
             raise
-        old, self._fd = self._fd, fd
-        self._synced = self._written
-        self._kept = len(data)
-        # its lock with it: the file is no journal any more (a process that takes it over sees that); once a sync
-        # under way on it in the inbox's thread is over
-        if self._syncing is None:
-            os.close(old)
-        else:
-            self._syncing.add_done_callback(lambda _sync: os.close(old))
+        return fd, len(data)
+
+    def _sync_folder(self) -> None:
+        """(In the inbox's thread.) The rename, on the disk: a power cut does not leave the fresh file under its
+        ".new" name."""
         folder = os.open(self.folder, os.O_RDONLY)
         try:
-            os.fsync(folder)  # the rename, so that a power cut does not leave the fresh file under its ".new" name
+            os.fsync(folder)
         except OSError:
             log.warning("%s: could not sync the inbox folder", self.name, exc_info=True)
         finally:
@@ -337,9 +344,14 @@ class Inbox:
 
     def _append(self, line: bytes) -> None:
         written = os.write(self._fd, line)
-        if written != len(line):  # a full disk: end the line cut, so that the next one reads
-            os.write(self._fd, b"\n")
+        if written != len(line):  # a full disk: the line cut taken back (or ended), so that the next one reads
+            try:
+                os.ftruncate(self._fd, os.fstat(self._fd).st_size - written)
+            except OSError:
+                os.write(self._fd, b"\n")
             raise OSError(f"{self.name}: {written} of {len(line)} bytes written")
+        if self._copy is not None:  # a rewrite under way: the fresh file takes it too
+            self._copy.append(line)
 
     def sync_soon(self) -> None:
         """Have what was written reach the disk, not waiting for it: one ``fdatasync`` at a time in the inbox's
@@ -348,7 +360,10 @@ class Inbox:
             self._syncing = asyncio.ensure_future(self._sync())
 
     async def flush(self) -> None:
-        """Until every record written so far is on the disk (or syncing it failed, which is logged)."""
+        """Until a rewrite of the journal under way is over and every record written so far is on the disk (or
+        syncing it failed, which is logged)."""
+        if self._compacting is not None:
+            await asyncio.shield(self._compacting)
         target = self._written
         while self._synced < target and self._fd >= 0:
             self.sync_soon()

@@ -1,14 +1,20 @@
 """The journals of the messages confirmed and not yet handled (``bot.channels.inbox``) in ``diaodu run``: what a
 process starting hands back before its HTTP server takes anything, and what the leader takes over from the
-processes that died while it ran."""
+processes that died while it ran: as it is elected, then every ``JOURNAL_TAKE_OVER_SECONDS`` while it leads (a
+webhook or WeCom process that dies while the leader lives leaves messages confirmed to their sender; they wait no
+longer than that). A journal is taken over once: its process's lock, then the taker's, say whose it is, and a file
+taken over is deleted (``Inbox.take_over``)."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING
 
 from aiohttp import web
+
+from bot.clock import set_within
 
 if TYPE_CHECKING:
     from bot.channels.telegram import TelegramChannel
@@ -39,3 +45,11 @@ async def take_over_journals(telegram: TelegramChannel | None, wecom: WeComChann
             wecom.take_over()
     except OSError:  # the journals stay as they were: the next start takes them over
         log.exception("could not take over the journals of processes that died")
+
+
+async def keep_taking_over(telegram: TelegramChannel | None, wecom: WeComChannel | None, until: asyncio.Event,
+                           every: float) -> None:
+    """While this process leads (until ``until`` is set): every ``every`` seconds, take over the journals of the
+    processes that died meanwhile (``take_over_journals``)."""
+    while not await set_within(until, every):
+        await take_over_journals(telegram, wecom)

@@ -41,7 +41,6 @@ from telegram.ext import (
 )
 from telegram.request import BaseRequest
 
-from bot.channels.base import Progress
 from bot.channels.telegram_polling import UpdateJournal
 from bot.channels.telegram_standing import CHANNEL, membership_changed, standing
 from bot.channels.telegram_updates import PollWatch, TolerantUpdatesRequest, readable_update, update_id_of
@@ -322,12 +321,7 @@ class TelegramChannel:
         if journal is None or update is None:
             await self.direct.deliver(transport, address, outcome.replies)
         else:
-            if not outcome.again and journal.start(update) != Progress() and outcome.replies:
-                # handled anew: how far an earlier handling's replies went counts for none of these (kept, they
-                # would be resumed from there after another crash)
-                journal.sent(update, Progress(), of=len(outcome.replies))
-            await self.direct.deliver(transport, address, outcome.replies,
-                                      start=journal.start(update) if outcome.again else None,
+            await self.direct.deliver(transport, address, outcome.replies, start=journal.starting(update, outcome),
                                       sent=functools.partial(journal.sent, update, of=len(outcome.replies)))
             journal.answered(update)  # not handled again after a restart, whatever comes now
         bot = self.application.bot
@@ -353,9 +347,9 @@ def webhook_handler(application: Application, secret: str,  # type: ignore[name-
     ``journal`` (if any: a crash after the answer loses nothing) and queued for the application. An update PTB
     cannot read (a field it requires missing, a newer Bot API) is logged with what it held and answered
     200 too, as polling skips it: refused, Telegram would send it again for hours. Once the journal is closed (the
-    process stopping; asked again once the body is read, right before the write) every update is answered 503:
-    taken then, it would be in memory only and lost with the process, while Telegram delivers an update it got no
-    2xx for again later."""
+    process stopping; asked again once the body is read, right before the write), and for an update the journal
+    could not write (a full disk), the answer is 503 with a Retry-After: taken then, it would be in memory only and
+    lost with the process, while Telegram delivers an update it got no 2xx for again later."""
 
     async def webhook(request: web.Request) -> web.Response:
         given = request.headers.get("X-Telegram-Bot-Api-Secret-Token", "")
@@ -376,11 +370,18 @@ def webhook_handler(application: Application, secret: str,  # type: ignore[name-
             if journal is not None:
                 if journal.closed:  # closed while the body was read: nothing awaited from here to the write
                     return _stopping()
-                journal.add([update])
+                if not journal.add([update]):  # not kept (a full disk): taken, it would be lost with the process
+                    return _not_kept(update_id)
             await application.update_queue.put(update)
         return web.Response(status=200)
 
     return webhook
+
+
+def _not_kept(update_id: int) -> web.Response:
+    log.error("webhook: update %s refused, the journal could not be written; Telegram delivers it again later",
+              update_id)
+    return web.Response(status=503, headers={"Retry-After": "10"}, text="not kept")
 
 
 def _stopping() -> web.Response:

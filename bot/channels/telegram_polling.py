@@ -8,7 +8,8 @@ python-telegram-bot's ``Updater`` confirms a batch as soon as it has fetched it,
   it, then put on the application's ``update_queue``. Like the ``Updater``: every update type is asked for, a
   webhook left registered is deleted at start, a passing failure is tried again with a growing pause, a refused
   token ends the loop (``PollWatch.refused``; ``bot.channels.telegram_serving`` starts it again once the token is
-  accepted), and a clean stop confirms what was fetched.
+  accepted), and a clean stop confirms what was fetched. A batch the journal cannot write (a full disk) is neither
+  handled nor confirmed: asked for again after a pause, as after a failure, Telegram delivering it again.
 - :class:`UpdateJournal` writes an update (polling's, or the webhook's before its 200), how far the replies to it
   went out after each message of them that reached the chat (``sent``), and marks it done once they are all out
   (``answered``) or every handler group has seen it (a handler in the last group, :data:`DONE_GROUP`); at start it
@@ -40,6 +41,7 @@ from bot.channels.base import Progress
 from bot.channels.inbox import FOLDERS, Answered, Inbox
 from bot.channels.telegram_updates import PollWatch
 from bot.clock import Clock
+from bot.domain.messages import Outcome
 
 log = logging.getLogger(__name__)
 
@@ -72,19 +74,22 @@ class UpdateJournal:
         """This process's journal in ``folder`` (raises OSError when the folder cannot be written)."""
         return cls(application, Inbox.open(folder, name="Telegram inbox"), clock)
 
-    def add(self, updates: Sequence[Update]) -> None:
-        """Write that ``updates`` were fetched (now); one that cannot be written is logged and kept in memory
-        only."""
+    def add(self, updates: Sequence[Update]) -> bool:
+        """Write that ``updates`` were fetched (now); whether all of them were written (one that cannot be, a full
+        disk, is logged: neither polling nor the webhook confirms it to Telegram)."""
         at = self.clock.now().timestamp()
+        kept = True
         for update in updates:
             chat = update.effective_chat
             try:
                 self.inbox.add(str(update.update_id), str(chat.id) if chat else "",
                                {"update": json.dumps(update.to_dict(), ensure_ascii=False)}, at=at)
-            except OSError:
-                log.warning("Telegram inbox: could not write update %s; it is kept in memory only",
-                            update.update_id, exc_info=True)
+            except OSError:  # nor those after it: what a journal holds of a batch is always its first ones
+                kept = False
+                log.error("Telegram inbox: could not write update %s", update.update_id, exc_info=True)
+                break
         self.inbox.sync_soon()
+        return kept
 
     def answered_at(self, update: Update) -> datetime | None:
         """When an update recovered after a restart was fetched (None for one handled as it comes)."""
@@ -103,6 +108,10 @@ class UpdateJournal:
     def start(self, update: Update) -> Progress:
         """How far the replies to an update recovered after a restart went out before (nothing for another)."""
         return self.went.get(update.update_id, Progress())
+
+    def starting(self, update: Update, outcome: Outcome) -> Progress | None:
+        """Where the replies ``outcome`` to ``update`` go out from (``Inbox.starting``)."""
+        return self.inbox.starting(str(update.update_id), self.start(update), outcome)
 
     def sent(self, update: Update, progress: Progress, *, of: int) -> None:
         """Write how far the ``of`` replies to ``update`` went out; with all of them out, it is done."""
@@ -227,10 +236,14 @@ class JournaledPolling:
                 log.exception("Telegram polling failed; trying again in %.1f s", pause)
                 await asyncio.sleep(pause)
                 continue
+            if updates and self.journal is not None and not self.journal.add(updates):  # before the next getUpdates
+                # not kept (a full disk): not confirmed either, so that Telegram delivers them again, asked anew later
+                pause = 1.0 if pause == 0 else min(PAUSE_MAX, pause * 1.5)
+                log.error("Telegram polling: updates not journaled, not confirmed; asking again in %.1f s", pause)
+                await asyncio.sleep(pause)
+                continue
             pause = 0.0
             if updates:
-                if self.journal is not None:
-                    self.journal.add(updates)  # before the next getUpdates confirms them
                 for update in updates:
                     await self.application.update_queue.put(update)
                 self.offset = updates[-1].update_id + 1

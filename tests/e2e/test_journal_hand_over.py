@@ -4,6 +4,8 @@ leadership and a journal of its own, as a second `diaodu run` on the same databa
 
 - the leader dies with updates it fetched (Telegram confirmed them) and did not handle: the process standing by,
   elected in its place, handles them, rather than leaving them to whichever process starts next;
+- a webhook process standing by dies with an update it answered 200 and did not handle while the leader lives: the
+  leader takes its journal over within ``JOURNAL_TAKE_OVER_SECONDS`` and handles the update once;
 - in webhook mode, an update posted the moment the restarted bot listens is handled after those recovered from
   the journal, which were fetched before it.
 """
@@ -86,6 +88,40 @@ async def test_the_process_elected_when_the_leader_died_handles_what_the_leader_
         stop.set()
         await asyncio.wait_for(task, 30)
     assert list((settings.data_dir / "telegram-inbox").glob("*.jsonl")) == []  # every update handled
+
+
+async def test_the_leader_takes_over_the_journal_of_a_webhook_process_that_dies_while_it_leads(
+    fake_api: FakeBotAPI,
+    migrated_settings: Settings,  # noqa: F811
+    tmp_path: Path,
+    unfrozen_heap: None,  # noqa: F811
+) -> None:
+    settings = settings_for(fake_api, migrated_settings, tmp_path / "data", JOURNAL_TAKE_OVER_SECONDS=0.5)
+    await bind_hao(settings, fake_api)
+    task, stop, port = await serving(settings)  # the leader: no other process leads
+    try:
+        await until(lambda: healthz_says_leader(port), "leading", 30)
+        # another process, a webhook one standing by, answered Telegram 200 for a report, then was killed
+        await journal_of_a_process(settings, [fake_api.text_update(HAO, REPORT)]).close()
+        assert len(list((settings.data_dir / "telegram-inbox").glob("*.jsonl"))) == 2
+
+        await until(
+            lambda: any(CONFIRMED in text for text in texts_to_hao(fake_api)),
+            "the report the dead process answered handled by the leader",
+            15,
+        )
+        assert len(list((settings.data_dir / "telegram-inbox").glob("*.jsonl"))) == 1  # taken over, deleted
+        await asyncio.sleep(1.5)  # the leader looked again, twice: nothing more to take over
+        assert len([text for text in texts_to_hao(fake_api) if CONFIRMED in text]) == 1
+    finally:
+        stop.set()
+        await asyncio.wait_for(task, 30)
+    assert list((settings.data_dir / "telegram-inbox").glob("*.jsonl")) == []
+
+
+async def healthz_says_leader(port: int) -> bool:
+    async with ClientSession() as client, client.get(f"http://127.0.0.1:{port}/healthz") as response:
+        return bool((await response.json())["leader"])
 
 
 async def test_a_webhook_update_taken_at_a_restart_is_handled_after_those_recovered(

@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import os
 from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import date, datetime
 from pathlib import Path
@@ -25,8 +26,9 @@ from telegram import Update
 
 from bot.app import Core
 from bot.channels.base import Progress
-from bot.channels.inbox import Answered, journal_lines, outstanding
+from bot.channels.inbox import Answered, Inbox, journal_lines, outstanding
 from bot.channels.telegram import webhook_handler
+from bot.channels.telegram_polling import JournaledPolling, UpdateJournal
 from bot.clock import SHANGHAI, FrozenClock
 from bot.config import Settings
 from bot.services.ledger_import import import_ledger_files
@@ -464,4 +466,84 @@ async def test_an_update_handled_anew_after_a_kill_is_not_resumed_where_the_hand
         assert len(await third.reports()) == 1
     finally:
         await third.stop()
+    assert journals(folder) == []
+
+
+async def test_the_webhook_refuses_an_update_its_journal_cannot_write_and_telegram_delivers_it_again(
+        fake_api: FakeBotAPI, core: Core, tg_settings: Settings, tmp_path: Path) -> None:
+    """The disk full: answered 200, the update would live in memory only (Telegram does not deliver it again) and a
+    crash would lose it. It is answered 503 with a Retry-After, and handled once Telegram's next try finds room."""
+    folder = tmp_path / "telegram-inbox"
+    first = TelegramHarness(fake_api, core, tg_settings)
+    await first.start()
+    await first.bind(HAO, "郝芳", "liaison")
+    await first.poller.stop()  # Telegram posts to the webhook from now on
+    folder.mkdir()
+    full = Inbox(folder, os.open("/dev/full", os.O_WRONLY | os.O_APPEND), folder / "0-full.jsonl", [],
+                 name="Telegram inbox")  # every write fails (ENOSPC), as on a full disk
+    journal = UpdateJournal(first.application, full, core.clock)
+    update = fake_api.text_update(HAO, REPORT)
+    http = web.Application()
+    http.router.add_post("/telegram/hook", webhook_handler(first.application, SECRET, journal))
+    try:
+        async with TestClient(TestServer(http)) as client:
+            answer = await client.post("/telegram/hook", json=update,
+                                       headers={"X-Telegram-Bot-Api-Secret-Token": SECRET})
+            assert answer.status == 503 and answer.headers["Retry-After"] == "10"
+        await asyncio.sleep(0.3)
+        assert await first.reports() == [] and to_hao(fake_api, CONFIRMED) == []
+    finally:
+        await journal.close()
+        await first.stop()
+
+    second = restarted(first, tg_settings, folder)
+    await second.start(polling=False)
+    assert second.channel.journal is not None
+    http = web.Application()
+    http.router.add_post("/telegram/hook", webhook_handler(second.application, SECRET, second.channel.journal))
+    try:
+        async with TestClient(TestServer(http)) as client:  # Telegram's next try
+            answer = await client.post("/telegram/hook", json=update,
+                                       headers={"X-Telegram-Bot-Api-Secret-Token": SECRET})
+            assert answer.status == 200
+            await second.wait_processed(update["update_id"])
+        assert len(await second.reports()) == 1 and len(to_hao(fake_api, CONFIRMED)) == 1
+    finally:
+        await second.stop()
+
+
+async def test_polling_neither_handles_nor_confirms_a_batch_its_journal_cannot_write(
+        fake_api: FakeBotAPI, core: Core, tg_settings: Settings, tmp_path: Path) -> None:
+    """The disk full: handled from memory and confirmed by the next getUpdates, the update would be lost by a crash.
+    It is left with Telegram, asked for again, and handled once the journal can write it."""
+    folder = tmp_path / "telegram-inbox"
+    first = TelegramHarness(fake_api, core, tg_settings)
+    await first.start()
+    await first.bind(HAO, "郝芳", "liaison")
+    await first.poller.stop()
+    folder.mkdir()
+    full = Inbox(folder, os.open("/dev/full", os.O_WRONLY | os.O_APPEND), folder / "0-full.jsonl", [],
+                 name="Telegram inbox")  # every write fails (ENOSPC), as on a full disk
+    journal = UpdateJournal(first.application, full, core.clock)
+    poller = JournaledPolling(first.application, journal, first.channel.polls, timeout=1)
+    update = fake_api.enqueue_update(fake_api.text_update(HAO, REPORT))
+    mark = len(fake_api.calls)
+    await poller.start()
+    try:
+        await fake_api.wait_for("getUpdates", count=2, since=mark, timeout=10)  # fetched, asked for again
+        await asyncio.sleep(0.3)
+        assert poller.offset is None and [u["update_id"] for u in fake_api.updates] == [update["update_id"]]
+        assert await first.reports() == [] and to_hao(fake_api, CONFIRMED) == []
+    finally:
+        await poller.stop()
+        await journal.close()
+        await first.stop()
+
+    second = restarted(first, tg_settings, folder)
+    await second.start()  # room again
+    try:
+        await second.wait_processed(update["update_id"])
+        assert len(await second.reports()) == 1 and len(to_hao(fake_api, CONFIRMED)) == 1
+    finally:
+        await second.stop()
     assert journals(folder) == []

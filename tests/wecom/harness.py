@@ -17,6 +17,7 @@ from aiohttp import web
 from bot.app import Core
 from bot.channels.base import RateLimits
 from bot.channels.wecom.callback import WeComChannel
+from bot.channels.wecom.inbox import Inbox
 from bot.channels.wecom.render import CUT_MARKS
 from bot.channels.wecom.robot import WeComRobotTransport
 from bot.channels.wecom.wiring import add_wecom_routes
@@ -147,8 +148,8 @@ class WeComReplies:
 class WeComHarness(ChannelHarness):
     """The WeCom channel served on a local port, the fake WeCom posting to it."""
 
-    def __init__(self, fake: FakeWeCom, core: Core, settings: Settings, *, inbox: Path | None = None) -> None:
-        """``inbox``: the folder of the channel's journal of answered messages (none without it)."""
+    def __init__(self, fake: FakeWeCom, core: Core, settings: Settings, *, inbox: Path | Inbox | None = None) -> None:
+        """``inbox``: the folder of the channel's journal of answered messages, or the inbox (none without it)."""
         self.fake = fake
         self.core = core
         self.settings = settings

@@ -18,7 +18,9 @@ import json
 import os
 import subprocess
 import sys
+import threading
 import time
+from collections.abc import Callable
 from datetime import date, datetime
 from pathlib import Path
 
@@ -30,7 +32,7 @@ from bot.app import ConfigurationError, Core, serve
 from bot.channels import inbox as inbox_module
 from bot.channels.base import Progress
 from bot.channels.wecom.crypto import parse_xml
-from bot.channels.wecom.inbox import SUFFIX, Inbox, open_in, outstanding
+from bot.channels.wecom.inbox import SUFFIX, Answered, Inbox, journal_lines, open_in, outstanding
 from bot.channels.wecom.incoming import dedupe_key
 from bot.clock import SHANGHAI, SystemClock
 from bot.config import Settings
@@ -162,7 +164,8 @@ async def test_under_steady_traffic_the_journal_is_rewritten_with_only_the_open_
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Something is always open, so the journal is never emptied: past its size limit it is rewritten, still
-    locked by its process, and what a restart recovers from it is the same."""
+    locked by its process (the lines written while it is rewritten kept too), and what a restart recovers from it is
+    the same."""
     monkeypatch.setattr(inbox_module, "COMPACT_BYTES", 4096)
     folder = tmp_path / "inbox"
     inbox = Inbox.open(folder)
@@ -172,11 +175,11 @@ async def test_under_steady_traffic_the_journal_is_rewritten_with_only_the_open_
         inbox.sync_soon()
         if n >= 2:
             inbox.done(f"m:{n - 2}")
-        if n % 50 == 0:
+        if n % 10 == 0:  # (and the rewrite under way, in the inbox's thread while the journal takes new lines)
             await inbox.flush()
         largest = max(largest, inbox.path.stat().st_size)
     await inbox.flush()
-    assert largest < 4096 + 1024
+    assert largest < 2 * 4096
     assert [a.key for a in outstanding(inbox.path.read_bytes())] == ["m:498", "m:499"]
     other = Inbox.open(folder)  # the journal is still held: not taken over
     assert other.recovered == []
@@ -345,3 +348,112 @@ async def test_the_log_names_the_inbox_that_takes_a_journal_over(
         inbox = Inbox.open(folder, name="Telegram inbox")
     await inbox.close()
     assert "Telegram inbox: 1 messages answered before a restart and not handled" in caplog.text
+
+
+def on_a_full_disk(folder: Path) -> Inbox:
+    """A journal on a disk with no room left: every write to it fails (``ENOSPC``), as the kernel's full device
+    makes it."""
+    folder.mkdir(parents=True, exist_ok=True)
+    return Inbox(folder, os.open("/dev/full", os.O_WRONLY | os.O_APPEND), folder / ("0-full" + SUFFIX), [])
+
+
+async def test_a_message_the_journal_cannot_write_is_refused_so_that_wecom_posts_it_again(
+    fake_wecom: FakeWeCom, wecom_core: Core, wc_settings: Settings, tmp_path: Path,
+    caplog: pytest.LogCaptureFixture
+) -> None:
+    """The disk full: answered 200, the message would live in memory only (WeCom does not post it again) and a
+    crash would lose it. It is answered 503, logged, and handled once WeCom's retry finds room."""
+    folder = tmp_path / "inbox"
+    async with running(WeComHarness(fake_wecom, wecom_core, wc_settings)) as binding:
+        await binding.bind(HAO, "郝芳")
+    raised = fake_wecom.text_xml(HAO, "/issue ZD2026-001 用地 磁盘满时发来")
+    async with running(WeComHarness(fake_wecom, wecom_core, wc_settings, inbox=on_a_full_disk(folder))) as full:
+        with caplog.at_level("ERROR", logger="bot.channels.wecom.callback"):
+            status, _text = await full.post(raised)
+        assert status == 503
+        assert full.channel.stats["inbox_failed"] == 1 and full.channel.stats["queued"] == 0
+        assert "could not write message" in caplog.text
+        async with full.session() as session:
+            assert list((await session.scalars(select(Problem.text))).all()) == []
+    async with running(WeComHarness(fake_wecom, wecom_core, wc_settings, inbox=folder)) as room:
+        status, _text = await room.post(raised)  # WeCom's retry
+        assert status == 200
+        async with room.session() as session:
+            assert list((await session.scalars(select(Problem.text))).all()) == ["磁盘满时发来"]
+    assert journals(folder) == []
+
+
+async def test_the_journal_is_rewritten_off_the_event_loop_keeping_the_lines_written_meanwhile(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A rewrite syncs the fresh file and the folder to the disk: each sync blocks for as long as the disk takes
+    (seconds on a busy one), so none of them runs on the event loop, which answers the callbacks; the messages
+    answered, and those done, while it is under way are in the journal it leaves."""
+    monkeypatch.setattr(inbox_module, "COMPACT_BYTES", 4096)
+    loop_thread = threading.current_thread()
+    synced_on: list[threading.Thread] = []
+    datasync, fsync = inbox_module._datasync, os.fsync
+
+    def watched(sync: Callable[[int], None]) -> Callable[[int], None]:
+        def run(fd: int) -> None:
+            synced_on.append(threading.current_thread())
+            sync(fd)
+        return run
+
+    monkeypatch.setattr(inbox_module, "_datasync", watched(datasync))
+    monkeypatch.setattr(os, "fsync", watched(fsync))
+    folder = tmp_path / "inbox"
+    inbox = Inbox.open(folder)
+    try:
+        first = os.stat(inbox.path).st_ino
+        for n in range(40):
+            inbox.add(f"m:{n}", "a", {"Content": f"第{n}条 {HOSTILE[:40]}"}, at=float(n))
+        for n in range(38):
+            inbox.done(f"m:{n}")  # past the limit: the rewrite starts
+        await asyncio.sleep(0)  # under way
+        inbox.add("m:40", "a", {"Content": "改写时应答"}, at=40.0)
+        inbox.done("m:38")
+        await inbox.flush()
+        assert os.stat(inbox.path).st_ino != first  # rewritten
+        assert [a.key for a in outstanding(inbox.path.read_bytes())] == ["m:39", "m:40"]
+        assert synced_on and loop_thread not in synced_on
+    finally:
+        await inbox.close()
+    again = Inbox.open(folder)
+    try:
+        assert [a.key for a in again.recovered] == ["m:39", "m:40"]
+    finally:
+        await again.close()
+
+
+async def test_a_message_two_journals_hold_is_taken_over_with_the_replies_gone_furthest(tmp_path: Path) -> None:
+    """A process killed while it took a journal over leaves the message in both (its own copy then went on with the
+    replies): the one that went furthest is what is kept, by the backup and the next start, whichever file comes
+    first; only its replies not sent yet go out."""
+    folder = tmp_path / "inbox"
+    died_with(folder, [("m:1", "a", 10.0, {"Content": "一"})], sent=[("m:1", 1, 1, 3)])  # the copy gone further
+    folder.joinpath("0-0" + SUFFIX).write_bytes(journal_lines(  # the journal it took over, first by name
+        [Answered("m:1", "a", 10.0, {"Content": "一"}, sent=Progress(0, 1))]))
+    assert [(a.key, a.sent) for a in open_in(folder)] == [("m:1", Progress(1, 1))]
+    inbox = Inbox.open(folder)
+    try:
+        assert [(a.key, a.sent) for a in inbox.recovered] == [("m:1", Progress(1, 1))]
+        assert [(a.key, a.sent) for a in outstanding(inbox.path.read_bytes())] == [("m:1", Progress(1, 1))]
+    finally:
+        await inbox.close()
+
+
+async def test_a_journal_left_by_a_process_that_died_is_taken_over_by_one_process_only(tmp_path: Path) -> None:
+    """Two running processes look for dead journals (a leader as it is elected, then every so often, the one before
+    it perhaps not yet stopped): the one that locks the journal first takes it over, the other finds none."""
+    folder = tmp_path / "inbox"
+    one, other = Inbox.open(folder), Inbox.open(folder)
+    try:
+        died_with(folder, [("m:1", "a", 10.0, {"Content": "一"})])
+        taken = [[a.key for a in one.take_over()], [a.key for a in other.take_over()],
+                 [a.key for a in one.take_over()]]
+        assert taken == [["m:1"], [], []]
+        assert journals(folder) == sorted([one.path, other.path])
+    finally:
+        await one.close()
+        await other.close()

@@ -38,21 +38,17 @@
   (``Incoming.answered_at``): a report answered at 23:50 and recovered after midnight is the day before's. The
   journal also says how far a message's replies went out (after each message of them that got through, the last
   marking it done): one recovered gets only the rest of the replies kept with it.
-  Without an inbox (the tests' default), or when the
-  journal cannot be written (a full disk: logged, counted as ``inbox_failed``), the message lives only in
+  A message the journal cannot write (a full disk) is not taken: answered 503 (logged, counted as
+  ``inbox_failed``), so that WeCom posts it again. Without an inbox (the tests' default) a message lives only in
   memory until handled, and a crash loses it.
-- What a message means is ``bot.channels.wecom.incoming``'s business; how replies go out,
-  ``bot.channels.wecom.transport``'s. A pressed card's buttons are replaced by "已选择:…" once the
-  press is handled.
-
-A direct reply that meets a transient error or flood control is handed to the outbox (when the
-outbox sender serves "wecom" it will be retried there).
+- What a message means is ``bot.channels.wecom.incoming``'s business; how its replies go out,
+  ``bot.channels.wecom.replies``' (to the outbox what cannot go out now) and ``bot.channels.wecom.transport``'s. A
+  pressed card's buttons are replaced by "已选择:…" once the press is handled.
 """
 
 from __future__ import annotations
 
 import asyncio
-import functools
 import logging
 import time
 from collections import Counter, deque
@@ -65,15 +61,14 @@ from urllib.parse import unquote
 
 from aiohttp import web
 
-from bot.channels.base import ChannelDown, DeliveryError, Progress, RetryLater, TransientError, parts_sent_of
-from bot.channels.wecom import CHANNEL
+from bot.channels.base import Progress
 from bot.channels.wecom.crypto import DEFAULT_WINDOW, WeComCrypto, WeComCryptoError
 from bot.channels.wecom.inbox import Answered, Inbox
 from bot.channels.wecom.incoming import dedupe_key, incoming_from, pick_number
+from bot.channels.wecom.replies import WeComReplySender
 from bot.channels.wecom.transport import WeComTransport
 from bot.channels.wecom.wiring import make_api, wecom_configured
-from bot.domain.messages import Outcome, Reply
-from bot.services.direct_replies import queue_replies
+from bot.domain.messages import Outcome
 from bot.services.shared_memory import SharedMemory
 
 if TYPE_CHECKING:
@@ -135,8 +130,6 @@ class WeComChannel:
         self.now = now
         self.window = window
         self.max_pending = max_pending
-        self.direct_max_wait = direct_max_wait
-        self.outbox_fallback = outbox_fallback
         # Handling takes a database transaction: one at a time on SQLite (a transaction that reads and
         # then writes can be refused at once while another writes), a few at a time elsewhere. Sending
         # the replies happens outside, concurrently.
@@ -150,6 +143,8 @@ class WeComChannel:
         self.greet_every = greet_every
         self.stats: Counter[str] = Counter()
         self.inbox = inbox
+        self.replies = WeComReplySender(transport, db, getattr(deps, "clock", None), self.stats, inbox=inbox,
+                                    max_wait=direct_max_wait, outbox_fallback=outbox_fallback)
         # per user: the messages to handle, in order (``_Queued``)
         self._queues: dict[str, deque[_Queued]] = {}
         self._queued: set[str] = set()  # keys of the messages queued or being handled in this process
@@ -161,9 +156,9 @@ class WeComChannel:
 
     @classmethod
     def from_settings(cls, settings: Settings, router: Router, *, files_root: Path | None = None,
-                      inbox: Path | None = None, **kwargs: Any) -> WeComChannel:
+                      inbox: Path | Inbox | None = None, **kwargs: Any) -> WeComChannel:
         """The channel of the app configured by the WECOM_* settings (see ``wecom_configured``); with ``inbox``,
-        the folder of the journals of answered messages (``bot.channels.wecom.inbox``)."""
+        the folder of the journals of answered messages (``bot.channels.wecom.inbox``), or the inbox itself."""
         if not wecom_configured(settings):
             raise ValueError("WeCom is not configured: set WECOM_CORP_ID, WECOM_AGENT_ID, WECOM_SECRET, "
                              "WECOM_TOKEN and WECOM_AES_KEY")
@@ -175,7 +170,7 @@ class WeComChannel:
         memory = kwargs.pop("memory", None) or SharedMemory(router.deps.db, router.deps.clock)
         transport = WeComTransport(make_api(settings), files_root=files_root, memory=memory)
         return cls(router, crypto, transport, agent_id=settings.wecom_agent_id, memory=memory,
-                   inbox=Inbox.open(inbox) if inbox is not None else None, **kwargs)
+                   inbox=Inbox.open(inbox) if isinstance(inbox, Path) else inbox, **kwargs)
 
     # -- HTTP
 
@@ -249,9 +244,11 @@ class WeComChannel:
         if self.inbox is not None:
             try:
                 self.inbox.add(key, userid, fields, at=self.now())
-            except OSError:
+            except OSError:  # a full disk: taken, it would be lost with the process; refused, WeCom posts it again
                 self.stats["inbox_failed"] += 1
-                log.warning("WeCom inbox: could not write message %s; it is kept in memory only", key, exc_info=True)
+                log.error("WeCom inbox: could not write message %s; refused (503), WeCom posts it again", key,
+                          exc_info=True)
+                return 503
         self.stats["queued"] += 1
         self._enqueue(userid, _Queued(key, fields))
         return 200
@@ -356,53 +353,14 @@ class WeComChannel:
         self.stats["handled"] += 1
         if press is not None and press.response_code:
             await self.transport.mark_pressed(userid, press.task_id, press.response_code, press.key)
-        if not outcome.again and message.sent != Progress() and outcome.replies and self.inbox is not None:
-            # handled anew: how far an earlier handling's replies went counts for none of these (kept, they would
-            # be resumed from there after another crash)
-            self.inbox.sent(message.key, Progress(), of=len(outcome.replies))
-        await self.deliver(userid, outcome, had_choices=bool(choices), key=message.key,
-                           start=message.sent if outcome.again else None)
+        start = (self.inbox.starting(message.key, message.sent, outcome) if self.inbox is not None
+                 else message.sent if outcome.again else None)
+        await self.deliver(userid, outcome, had_choices=bool(choices), key=message.key, start=start)
 
     async def deliver(self, userid: str, outcome: Outcome, *, had_choices: bool = True, key: str | None = None,
                       start: Progress | None = None) -> None:
-        """Send an outcome's replies in order, from ``start`` on (how far they went before a restart), recording in
-        the inbox how far they go as answer to message ``key`` (the app menu is the same for everyone:
-        ``outcome.menu`` is not used). What cannot go out now is handed to the outbox."""
-        replies, start = outcome.replies, start or Progress()
-        # before the last message goes out (whose on_sent marks the message done): a kill between the two would
-        # leave the list shown before answering the next number
-        if had_choices and not outcome.choices_stand and not any(reply.buttons for reply in outcome.replies):
-            await self.transport.forget_numbers(userid)
-        for index in range(start.replies, len(replies)):
-            skip = start.parts if index == start.replies else 0
-            on_sent = None if key is None or self.inbox is None else functools.partial(
-                self._sent, key, index, len(replies))
-            try:
-                await self.transport.deliver(userid, replies[index], max_wait=self.direct_max_wait, skip=skip,
-                                             on_sent=on_sent)
-            except (RetryLater, TransientError, ChannelDown) as exc:  # the outbox holds it while the app is down
-                log.warning("WeCom reply to %s not sent now (%s)", userid, exc)
-                if self.outbox_fallback:  # the outbox sends what did not get through, nothing twice
-                    await self._to_outbox(userid, replies[index:], parts_sent=parts_sent_of(exc, skip))
-                    break
-            except DeliveryError as exc:
-                log.warning("WeCom reply to %s refused: %s", userid, exc)
-        if key is not None and self.inbox is not None:  # answered: not again after a restart, whatever comes now
-            self.inbox.done(key)
-
-    def _sent(self, key: str, index: int, replies: int, parts: int, of: int) -> None:
-        """Part ``parts`` of the ``of`` messages of reply ``index`` (of ``replies``) to message ``key`` got through."""
-        assert self.inbox is not None
-        self.inbox.sent(key, Progress.of_reply(index, parts, of), of=replies)
-
-    async def _to_outbox(self, userid: str, replies: list[Reply], *, parts_sent: int) -> None:
-        deps = self.router.deps
-        try:
-            await queue_replies(deps.db, deps.clock, channel=CHANNEL, chat_id=userid, replies=replies,
-                                parts_sent=parts_sent)
-            self.stats["to_outbox"] += len(replies)
-        except Exception:
-            log.exception("could not queue WeCom replies for %s", userid)
+        """Send an outcome's replies (``WeComReplySender.deliver``)."""
+        await self.replies.deliver(userid, outcome, had_choices=had_choices, key=key, start=start)
 
     async def idle(self, timeout: float | None = None) -> None:
         """Wait until every accepted message has been handled and answered."""

@@ -2,7 +2,8 @@
 of a second report too): it stores nothing and says the button is out of date, and the newest message's 确认 stores
 the newest draft. A 确认 of a message sent before the 确认 named its draft (an older version's: its data is the
 bare ``rp:ok``), pressed while such a draft waits, stores nothing either: the draft is shown again, with a 确认
-that stores it."""
+that stores it. A node's 完成 and 取消 left on an older message neither mark the node begun since nor cancel the
+report under way."""
 
 from __future__ import annotations
 
@@ -12,13 +13,13 @@ from sqlalchemy import func, select
 
 from bot.config import Settings
 from storage import conversations
-from storage.models import HalfMonthReport, Problem
+from storage.models import AuditEntry, HalfMonthReport, Problem
 from tests.e2e.harness import Replies, TelegramHarness
 from tests.e2e.test_backfill_old_buttons import press_on
 from tests.e2e.test_digests import Office, at, data_dir, imported, settings  # noqa: F401  (fixtures)
 
-HAO = 1001  # 郝芳, liaison of ZD2026-001
-CODE = "ZD2026-001"
+HAO, WU = 1001, 1002  # 郝芳, liaison of ZD2026-001; 武杰, of ZD2026-002
+CODE, NODE_CODE = "ZD2026-001", "ZD2026-002"
 OUTDATED = "这个按钮已失效"
 
 
@@ -163,3 +164,38 @@ async def test_an_older_halfmonths_submit_saves_nothing(imported: TelegramHarnes
     assert "已报送 ZD2026-001" in (await tg.press(HAO, "提交")).text
     async with tg.session() as session:
         assert (await session.scalars(select(HalfMonthReport.problems))).all() == ["征地还有10户未签约"]
+
+
+async def _node_audits(tg: TelegramHarness) -> int:
+    async with tg.session() as session:
+        return int(await session.scalar(select(func.count(AuditEntry.id)).where(AuditEntry.action == "node.done"))
+                   or 0)
+
+
+async def test_an_older_nodes_buttons_mark_nothing_and_cancel_nothing(imported: TelegramHarness,  # noqa: F811
+                                                                      settings: Settings) -> None:  # noqa: F811
+    tg = imported
+    office = Office(tg, settings)
+    await office.setup((WU, "武杰", "liaison"))
+    office.travel(at(12, 2, 10))
+    await tg.send(WU, "/node")
+    await tg.press(WU, f"{NODE_CODE} 施工许可")
+    first = await tg.press(WU, "今天完成（2026-12-02）")
+    assert "完成" in first.buttons, first
+    keyboard = tg.fake.messages[(WU, last_id(first))]["reply_markup"]["inline_keyboard"]
+    cancel = next(b["callback_data"] for row in keyboard for b in row if b["text"] == "取消")
+    await tg.send(WU, "/node")  # the node begun again: a flow of its own
+    await tg.press(WU, f"{NODE_CODE} 施工许可")
+    await tg.press(WU, "今天完成（2026-12-02）")
+    pressed = await press_on(tg, WU, last_id(first), "完成")
+    assert OUTDATED in pressed.text and await _node_audits(tg) == 0, pressed
+    assert "已记录" in (await tg.press(WU, "完成")).text and await _node_audits(tg) == 1
+    # the node's 取消, on its message, while a report is under way: the report goes on
+    await tg.send(WU, f"/report {NODE_CODE}")
+    update = tg.fake.enqueue_callback(WU, data=cancel, message_id=last_id(first))  # shown again: Telegram's
+    mark = len(tg.fake.calls)  # client can still send a press of a keyboard it had not updated
+    await tg.wait_processed(update["update_id"])
+    cancelled = Replies([c for c in tg.fake.calls[mark:] if c.matches(None, {"chat_id": WU})])
+    assert "这项操作已经结束，无需取消" in cancelled.text, cancelled
+    assert "请输入本期完成投资" not in cancelled.text
+    assert "形象进度" in (await tg.send(WU, "120万")).text  # the report's amount step took it

@@ -126,3 +126,17 @@ async def test_an_older_leave_pick_records_nothing(desk: Desk) -> None:
     async with desk.session() as session:
         assert [(le.person_id, str(le.start)) for le in (await session.scalars(select(Leave))).all()] == [
             (other, "2026-12-20")]
+
+
+async def test_an_older_handovers_giver_pick_hands_over_nothing(desk: Desk) -> None:
+    await add_person(desk, "严超", "13711112222")
+    await add_person(desk, "刘文华", "13722223333")
+    await add_second_hao(desk)
+    assert "多位「刘文华」" in await desk.send(ADMIN_NAME, "/handover 刘文华 严超")
+    giver = next(label for label in desk.labels(ADMIN_NAME) if "137****3333" not in label)
+    first = data_of(desk, ADMIN_NAME, giver)  # to be handed to one of the 严超
+    assert "多位「刘文华」" in await desk.send(ADMIN_NAME, "/handover 刘文华 郝芳")
+    second = data_of(desk, ADMIN_NAME, giver)
+    assert OUTDATED in await desk.tap(ADMIN_NAME, first)  # not to one of the 郝芳 named since
+    assert await desk.audits("person.handover") == []
+    assert "多位「郝芳」，请点击下方按钮选择接替人员" in await desk.tap(ADMIN_NAME, second)

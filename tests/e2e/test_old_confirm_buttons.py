@@ -199,3 +199,15 @@ async def test_an_older_nodes_buttons_mark_nothing_and_cancel_nothing(imported: 
     assert "这项操作已经结束，无需取消" in cancelled.text, cancelled
     assert "请输入本期完成投资" not in cancelled.text
     assert "形象进度" in (await tg.send(WU, "120万")).text  # the report's amount step took it
+
+
+async def test_an_issues_confirm_from_before_the_upgrade_shows_it_again(telegram: TelegramHarness) -> None:
+    tg = telegram
+    await tg.bind(HAO, "郝芳")
+    old = await _issue_summary(tg, "施工用电迟迟未接入")
+    await as_before_the_upgrade(tg, HAO, last_id(old))
+    pressed = await press_on(tg, HAO, last_id(old), "确认")  # iss:ok, as an older version sent it
+    assert OUTDATED in pressed.text and "施工用电迟迟未接入" in pressed.text and "确认" in pressed.buttons, pressed
+    assert await _problems(tg) == []
+    assert "W0001" in (await tg.press(HAO, "确认")).text
+    assert await _problems(tg) == ["施工用电迟迟未接入"]

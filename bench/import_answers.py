@@ -184,8 +184,6 @@ async def measure(workbook: Path, folder: Path, *, interval: float, thread: bool
         document = IncomingFile(name="重点项目台账.xlsx", size=len(data), data=data)
         phases = []
         steps = [_message(admin, "/import", document)]
-        if confirm:
-            steps.append(Incoming(channel="console", user_id=admin, chat_id=admin, callback_data="imp:ok"))
         for step in steps:
             started = time.perf_counter()
             work = asyncio.create_task(core.router.handle(step))
@@ -194,6 +192,10 @@ async def measure(workbook: Path, folder: Path, *, interval: float, thread: bool
             outcome = await work
             phases.append(Phase(answers, time.perf_counter() - started, _first_line(outcome), *await reports,
                                 dict(timings)))
+            if confirm and len(steps) == 1:  # the preview's 确认, which names that preview
+                pressed = next(b.data for reply in outcome.replies for row in reply.buttons for b in row
+                               if b.data.startswith("imp:ok"))
+                steps.append(Incoming(channel="console", user_id=admin, chat_id=admin, callback_data=pressed))
         if bulletin is not None:
             await bulletin
         return phases

@@ -29,6 +29,7 @@ from bot.services.ledger_import import ISSUES_LISTED, ImportResult, import_ledge
 from handlers import import_upload
 from handlers.commands import Command, CommandRegistry
 from handlers.context import Context
+from handlers.flow_buttons import Press, confirm_button, drafted, drafted_data, expired, flow_buttons
 from handlers.import_upload import EXTENSIONS, FOLDER, drop, path_of, refusal_for
 from handlers.people_lookup import refuse_unless_admin
 
@@ -46,18 +47,19 @@ def register(registry: CommandRegistry) -> None:
     registry.add(Command.worded(COMMAND, import_command, roles=frozenset({"admin"})))
 
 
-def _buttons_confirm(keys: list[str] | None = None, choices: dict[str, str] | None = None) -> list[list[Button]]:
-    """确认 / 取消, under a row per conflict to choose (the current choice ticked) and 全部… for several."""
+def _buttons_confirm(state: dict[str, Any]) -> list[list[Button]]:
+    """确认 / 取消, under a row per conflict to choose (the current choice ticked) and 全部… for several: but for
+    取消, they name the preview `state` shows (``handlers.flow_buttons``)."""
     rows: list[list[Button]] = []
-    choices = choices or {}
-    for index, key in enumerate((keys or [])[:CONFLICT_BUTTONS]):
+    keys, choices = state.get("conflicts") or [], state.get("choices") or {}
+    for index, key in enumerate(keys[:CONFLICT_BUTTONS]):
         keep = choices.get(key, "keep") == "keep"
-        rows.append([Button(label("import_keep", index + 1, keep), f"{PREFIX}:k:{index}"),
-                     Button(label("import_take", index + 1, not keep), f"{PREFIX}:f:{index}")])
-    if keys and len(keys) > 1:
-        rows.append([Button(label("import_keep_all"), f"{PREFIX}:k:all"),
-                     Button(label("import_take_all"), f"{PREFIX}:f:all")])
-    return [*rows, [Button(label("confirm"), f"{PREFIX}:ok"), Button(label("cancel"), f"{PREFIX}:x")]]
+        rows.append([Button(label("import_keep", index + 1, keep), drafted_data(PREFIX, state, "k", str(index))),
+                     Button(label("import_take", index + 1, not keep), drafted_data(PREFIX, state, "f", str(index)))])
+    if len(keys) > 1:
+        rows.append([Button(label("import_keep_all"), drafted_data(PREFIX, state, "k", "all")),
+                     Button(label("import_take_all"), drafted_data(PREFIX, state, "f", "all"))])
+    return [*rows, [confirm_button(label("confirm"), PREFIX, state), Button(label("cancel"), f"{PREFIX}:x")]]
 
 
 def _buttons_as_of(ctx: Context) -> list[list[Button]]:
@@ -83,10 +85,6 @@ def _max_size(ctx: Context) -> str:
 
 
 # --- the flow --------------------------------------------------------------------------------------
-
-async def _state(ctx: Context) -> dict[str, Any] | None:
-    return await ctx.flow_state(FLOW)
-
 
 async def import_command(ctx: Context, args: str) -> None:
     """`/import` waits for the file (or takes the one sent with /import as its caption)."""
@@ -120,8 +118,7 @@ async def import_step(ctx: Context, state: dict[str, Any]) -> None:
             return
         await _preview(ctx, {**state, "as_of": day.isoformat()})
     elif state.get("step") == "confirm":
-        ctx.reply("admin_import_waiting", name=state.get("name", ""),
-                  buttons=_buttons_confirm(state.get("conflicts"), state.get("choices")))
+        ctx.reply("admin_import_waiting", name=state.get("name", ""), buttons=_buttons_confirm(state))
     else:
         ctx.reply("admin_import_ask", max_size=_max_size(ctx), buttons=_buttons_cancel())
 
@@ -172,9 +169,9 @@ async def _preview(ctx: Context, state: dict[str, Any]) -> None:
     keys = [c.key for c in result.conflicts if c.choice is not None]
     assert result.compared is not None  # a file read without issues
     kept = ctx.deps.previews.keep(Previewed(result, to_local(ctx.now).date()))
-    await ctx.save_flow(FLOW, {**state, "step": "confirm", "conflicts": keys, "plan": kept,
-                               "compared": result.compared.digest})
-    _summary(ctx, "preview", result, path.name, state["name"], _buttons_confirm(keys, state.get("choices")))
+    state = drafted({**state, "step": "confirm", "conflicts": keys, "plan": kept, "compared": result.compared.digest})
+    await ctx.save_flow(FLOW, state)
+    _summary(ctx, "preview", result, path.name, state["name"], _buttons_confirm(state))
 
 
 async def _run(ctx: Context, path: Path, state: dict[str, Any], *, dry_run: bool,
@@ -213,43 +210,41 @@ def _summary(ctx: Context, stage: str, result: ImportResult, stored: str, origin
 async def import_button(ctx: Context, data: str) -> None:
     """imp:ok imports the previewed file for real (checked again); imp:x drops it; imp:d:<day> gives the
     baseline's day; imp:k:<n> / imp:f:<n> keep the chat's version or take the file's for conflict n (or
-    all)."""
+    all). 确认 and the conflicts' buttons name the preview they are under."""
     if refuse_unless_admin(ctx):
         return
-    state = await _state(ctx)
-    if data == "x":
-        if state is not None:
-            drop(path_of(ctx, str(state.get("path", ""))))
-            ctx.deps.previews.drop(state.get("plan"))
-            await ctx.clear_flow()
-        ctx.reply("admin_import_cancelled")
-        return
-    if state is None or state.get("step") not in ("confirm", "as_of"):
-        ctx.reply("button_expired")
-        return
-    kind, _, value = data.partition(":")
-    if kind == "d" and state.get("step") == "as_of":
+    await _pressed(ctx, data)
+
+
+def _drop_upload(ctx: Context, state: dict[str, Any]) -> None:
+    """What an import cancelled leaves: its file, and the plan its preview kept."""
+    drop(path_of(ctx, str(state.get("path", ""))))
+    ctx.deps.previews.drop(state.get("plan"))
+
+
+@flow_buttons(FLOW, cancel="x", cancelled="admin_import_cancelled", confirm=("ok", "k", "f"), leaving=_drop_upload)
+async def _pressed(ctx: Context, press: Press) -> None:
+    state = press.state
+    if press.at("d:", "as_of"):
         try:
-            day = date.fromisoformat(value)
+            day = date.fromisoformat(press.value)
         except ValueError:
-            ctx.reply("button_expired")
+            expired(ctx)
             return
         await _preview(ctx, {**state, "as_of": day.isoformat()})
-        return
-    if kind in ("k", "f") and state.get("step") == "confirm":
+    elif press.at("k:", "confirm") or press.at("f:", "confirm"):
         keys = list(state.get("conflicts") or [])
-        index = as_index(value, len(keys))
-        chosen = keys if value == "all" else keys[index:index + 1] if index is not None else []
+        index = as_index(press.value, len(keys))
+        chosen = keys if press.value == "all" else keys[index:index + 1] if index is not None else []
         if not chosen:
-            ctx.reply("button_expired")
+            expired(ctx)
             return
-        choices = {**(state.get("choices") or {}), **{key: "keep" if kind == "k" else "file" for key in chosen}}
-        await _preview(ctx, {**state, "choices": choices})
-        return
-    if data != "ok" or state.get("step") != "confirm":
-        ctx.reply("button_expired")
-        return
-    await _confirm(ctx, state)
+        kept = "keep" if press.data.startswith("k:") else "file"
+        await _preview(ctx, {**state, "choices": {**(state.get("choices") or {}), **{key: kept for key in chosen}}})
+    elif press.at("ok", "confirm"):
+        await _confirm(ctx, state)
+    else:
+        expired(ctx)
 
 
 async def _confirm(ctx: Context, state: dict[str, Any]) -> None:

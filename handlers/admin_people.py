@@ -20,6 +20,7 @@ from bot.services import leader_inbox, stand_in_projects
 from bot.services.invites import ROLES, create_invite, link_username
 from handlers.commands import Command, CommandRegistry
 from handlers.context import Context
+from handlers.flow_buttons import Press, drafted, drafted_data, expired, flow_buttons
 from handlers.paging import page_buttons
 from handlers.people_lookup import (
     candidate_label,
@@ -217,11 +218,13 @@ async def handover_command(ctx: Context, args: str) -> None:
             return
     # Namesakes are picked by button: the one handing over first (the one taking over carried along when
     # there is only one, else asked next: HANDOVER_FLOW keeps how they were named), then the one taking over.
-    if len(givers) > 1:
-        taker_id = takers[0].id if len(takers) == 1 else 0
-        if taker_id == 0:
-            await ctx.save_flow(HANDOVER_FLOW, {"taker": words[1]})
-        await resolve_person(ctx, words[0], buttons_for=f"{PREFIX}:ho", after=f":{taker_id}", what="giver")
+    if len(givers) > 1 and len(takers) == 1:
+        await resolve_person(ctx, words[0], buttons_for=f"{PREFIX}:ho", after=f":{takers[0].id}", what="giver")
+        return
+    if len(givers) > 1:  # the giver's buttons name this handover (HANDOVER_FLOW): not one typed since
+        state = drafted({"step": "pick", "taker": words[1]})
+        await ctx.save_flow(HANDOVER_FLOW, state)
+        await resolve_person(ctx, words[0], buttons_for=drafted_data(PREFIX, state, "hp"), what="giver")
         return
     taker = await resolve_person(ctx, words[1], buttons_for=f"{PREFIX}:ho:{givers[0].id}", what="taker")
     if taker is not None:
@@ -300,11 +303,14 @@ async def people_button(ctx: Context, data: str) -> None:
     if kind == "ho":
         await _handover_button(ctx, rest)
         return
+    if kind == "hp":
+        await _giver_picked(ctx, data)
+        return
     role, _, token = rest.rpartition(":")
     person_id = as_id(token)
     person = await people.get_person(ctx.session, person_id=person_id) if person_id is not None else None
     if person is None:
-        ctx.reply("button_expired")
+        expired(ctx)
     elif kind == "inv" and role in ROLES:
         await _invite(ctx, person, role)
     elif kind == "dea" and not role:
@@ -312,30 +318,34 @@ async def people_button(ctx: Context, data: str) -> None:
     elif kind == "per" and not role:
         await _person_card(ctx, person)
     else:
-        ctx.reply("button_expired")
+        expired(ctx)
 
 
 async def _handover_button(ctx: Context, data: str) -> None:
-    """adp:ho:<giver>:<taker>: both picked, hand over; taker 0: ask which of the namesakes takes over."""
+    """adp:ho:<giver>:<taker>: both picked, hand over. (taker 0, a message of an older version whose taker was
+    still to be picked: 「按钮已失效」, the handover is typed again.)"""
     giver_token, _, taker_token = data.partition(":")
     giver_id, taker_id = as_id(giver_token), as_id(taker_token)
     giver = await people.get_person(ctx.session, person_id=giver_id) if giver_id is not None else None
-    if giver is None:
-        ctx.reply("button_expired")
+    taker = await people.get_person(ctx.session, person_id=taker_id) if taker_id is not None else None
+    if giver is None or taker is None:
+        expired(ctx)
         return
-    if taker_token == "0":
-        state = await ctx.flow_state(HANDOVER_FLOW)
-        if state is None:
-            ctx.reply("button_expired")
-            return
-        await ctx.clear_flow()
-        taker = await resolve_person(ctx, str(state.get("taker", "")), buttons_for=f"{PREFIX}:ho:{giver.id}",
-                                     what="taker")
-    else:
-        taker = await people.get_person(ctx.session, person_id=taker_id) if taker_id is not None else None
-        if taker is None:
-            ctx.reply("button_expired")
-            return
+    await _handover_between(ctx, giver, taker)
+
+
+@flow_buttons(HANDOVER_FLOW, cancel="cancel", cancelled="cancelled", confirm="hp")
+async def _giver_picked(ctx: Context, press: Press) -> None:
+    """adp:hp:<token>:<giver>: the one handing over picked among namesakes; then the one taking over, as
+    named in the /handover the buttons were under (the flow's state), is asked for among his."""
+    giver_id = as_id(press.value) if press.at("hp:", "pick") else None
+    giver = await people.get_person(ctx.session, person_id=giver_id) if giver_id is not None else None
+    if giver is None:
+        expired(ctx)
+        return
+    await ctx.clear_flow()
+    taker = await resolve_person(ctx, str(press.state.get("taker", "")), buttons_for=f"{PREFIX}:ho:{giver.id}",
+                                 what="taker")
     if taker is not None:
         await _handover_between(ctx, giver, taker)
 

@@ -16,6 +16,8 @@ from bot.domain.messages import Button, Reply
 from bot.render import ROLE_LABELS
 from bot.render import label as button_label
 from handlers.context import Context
+from handlers.flow_buttons import Press, drafted, expired, flow_buttons
+from handlers.flow_buttons import confirm_button as draft_confirm
 from storage import audit, outbox
 from storage.models import OutboxMessage, Person, PersonRole, Unit
 
@@ -50,28 +52,33 @@ async def broadcast_command(ctx: Context, args: str) -> None:
         ctx.reply("admin_ops_refused", reason="broadcast_nobody", target=label)
         return
     if len(recipients) > ctx.deps.settings.broadcast_confirm:
-        await ctx.save_flow(FLOW, {"target": target, "text": text})
+        state = drafted({"step": "confirm", "target": target, "text": text})
+        await ctx.save_flow(FLOW, state)
         ctx.reply("admin_ops_broadcast_confirm", target=label, count=len(recipients), text=text,
                   limit=ctx.deps.settings.broadcast_confirm,
-                  buttons=[[Button(button_label("broadcast_send", len(recipients)), f"{PREFIX}:ok"),
+                  buttons=[[draft_confirm(button_label("broadcast_send", len(recipients)), PREFIX, state),
                             Button(button_label("cancel"), f"{PREFIX}:x")]])
         return
     await _send(ctx, label, recipients, text)
 
 
 async def confirm_button(ctx: Context, data: str) -> None:
-    """确认发送 / 取消 under a broadcast that waited for confirmation."""
-    if ctx.person is None or "admin" not in ctx.roles:  # the router does not check roles for buttons
+    """确认发送 / 取消 under a broadcast that waited for confirmation (the router does not check roles for
+    buttons: an admin's only)."""
+    if ctx.person is None or "admin" not in ctx.roles:
         ctx.reply("admin_ops_refused", reason="not_admin")
         return
-    state = await ctx.flow_state(FLOW)
-    if state is None:
-        ctx.reply("button_expired")
+    await _confirm(ctx, data)
+
+
+@flow_buttons(FLOW, cancel="x", cancelled="admin_ops_broadcast_cancelled", confirm="ok")
+async def _confirm(ctx: Context, press: Press) -> None:
+    """确认发送 of the text its message showed: the audience worked out again, then sent."""
+    state = press.state
+    if not press.at("ok", "confirm"):
+        expired(ctx)
         return
     await ctx.clear_flow()
-    if data != "ok":
-        ctx.reply("admin_ops_broadcast_cancelled")
-        return
     resolved = await _audience(ctx, str(state.get("target", "")))
     if resolved is None:
         return

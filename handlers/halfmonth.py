@@ -18,7 +18,7 @@ from bot.render import label
 from bot.services import halfmonth as service
 from handlers.commands import Command, CommandRegistry, Use, command_words
 from handlers.context import Context
-from handlers.flow_buttons import Press, expired, flow_buttons
+from handlers.flow_buttons import Press, confirm_button, drafted, expired, flow_buttons
 from storage import halfmonth as repo
 from storage import projects as project_repo
 from storage.models import Project
@@ -136,11 +136,24 @@ async def _answer(ctx: Context, state: dict[str, Any], text: str) -> None:
     if index + 1 < len(STEPS):
         await _ask(ctx, project, half, {**state, "step": STEPS[index + 1]})
         return
-    await ctx.save_flow(FLOW, {**state, "step": "confirm"})
+    await _confirm(ctx, project, half, state)
+
+
+async def _confirm(ctx: Context, project: Project, half: periods.HalfMonth, state: dict[str, Any]) -> None:
+    """The three parts for 提交, which names them: one left on an earlier 半月报 does not submit this one."""
+    state = drafted({**state, "step": "confirm"})
+    await ctx.save_flow(FLOW, state)
     ctx.reply("halfmonth_confirm", project=project, half=half, report=state,
-              buttons=[[Button(label("halfmonth_submit"), f"{PREFIX}:ok"),
+              buttons=[[confirm_button(label("halfmonth_submit"), PREFIX, state),
                         Button(label("halfmonth_again"), f"{PREFIX}:p:{project.code}")],
                        [_cancel()]])
+
+
+async def _again(ctx: Context, state: dict[str, Any]) -> None:
+    """The 半月报 shown again for 提交, for a state kept without its token (before 提交 named its draft)."""
+    resumed = await _resume(ctx, state)
+    if resumed is not None:
+        await _confirm(ctx, *resumed, state)
 
 
 async def halfmonth_step(ctx: Context, state: dict[str, Any]) -> None:
@@ -154,7 +167,7 @@ async def halfmonth_step(ctx: Context, state: dict[str, Any]) -> None:
     await _answer(ctx, state, text)
 
 
-@flow_buttons(FLOW, cancel="cancel", cancelled="halfmonth_cancelled", open_to=("p:",))
+@flow_buttons(FLOW, cancel="cancel", cancelled="halfmonth_cancelled", open_to=("p:",), confirm="ok", again=_again)
 async def halfmonth_button(ctx: Context, press: Press) -> None:
     """Buttons: a project to fill in, 采用 (the proposal), 提交, 取消."""
     state = press.state

@@ -29,6 +29,7 @@ from bot.services.leader_inbox import LeaderInbox
 from bot.services.leave_account import LeadProjects, LeaveAccount
 from handlers.commands import Command, CommandRegistry, Use, command_words
 from handlers.context import Context
+from handlers.flow_buttons import Press, drafted, drafted_data, expired, flow_buttons
 from handlers.people_lookup import candidate_label, find_people, mask_phone
 from storage import audit, outbox
 from storage import leaves as leave_repo
@@ -140,7 +141,7 @@ async def leave_button(ctx: Context, data: str) -> None:
     which of several people of the name typed the leave is for (the line typed waits in PICK_FLOW)."""
     kind, _, raw = data.partition(":")
     if kind == "p":
-        await _picked(ctx, as_id(raw))
+        await _picked(ctx, data)
         return
     leave_id = as_id(raw)
     leave = await ctx.session.get(Leave, leave_id) if kind == "x" and leave_id is not None else None
@@ -177,11 +178,14 @@ async def leave_button(ctx: Context, data: str) -> None:
               gone_up=told_of.gone_up if mine else [], decided=told_of.decided if mine else [])
 
 
-async def _picked(ctx: Context, person_id: int | None) -> None:
-    state = await ctx.flow_state(PICK_FLOW)
+@flow_buttons(PICK_FLOW, cancel="cancel", cancelled="cancelled", confirm="p")
+async def _picked(ctx: Context, press: Press) -> None:
+    """`lv:p:<token>:<person id>`: the person the line typed (the flow's state) is for, picked among namesakes."""
+    state = press.state
+    person_id = as_id(press.value) if press.at("p:", "pick") else None
     person = await ctx.session.get(Person, person_id) if person_id is not None else None
-    if state is None or person is None or not person.active or "admin" not in ctx.roles:
-        ctx.reply("button_expired")
+    if person is None or not person.active or "admin" not in ctx.roles:
+        expired(ctx)
         return
     await ctx.clear_flow()
     text = str(state.get("text", ""))
@@ -207,10 +211,12 @@ async def _one_person(ctx: Context, name: str, *, roles: frozenset[str] = frozen
     if roles:
         found = [p for p in found if set(p.role_names) & roles]
     if len(found) > 1 and pick:
-        await ctx.save_flow(PICK_FLOW, {"text": pick})
+        state = drafted({"step": "pick", "text": pick})  # the buttons name this line: not one typed since
+        await ctx.save_flow(PICK_FLOW, state)
         ctx.reply("admin_people_candidates", spec=name, candidates=found[:CANDIDATES], what="leave",
                   more=max(len(found) - CANDIDATES, 0), mask=mask_phone, pick=True,
-                  buttons=[[Button(candidate_label(p), f"{PREFIX}:p:{p.id}")] for p in found[:CANDIDATES]])
+                  buttons=[[Button(candidate_label(p), drafted_data(PREFIX, state, "p", str(p.id)))]
+                           for p in found[:CANDIDATES]])
         return None
     if len(found) != 1:
         reason = "no_person" if not roles else "no_liaison" if "liaison" in roles else "no_leader"

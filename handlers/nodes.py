@@ -27,6 +27,7 @@ from bot.render import label
 from bot.services import nodes as service
 from handlers.commands import Command, CommandRegistry, Use, command_words
 from handlers.context import Context
+from handlers.flow_buttons import Press, confirm_button, drafted, expired, flow_buttons
 from handlers.paging import page_buttons
 from handlers.report_albums import albums_of, albums_with, carried, remember_node
 from handlers.report_store import FLOW as REPORT_FLOW
@@ -183,7 +184,8 @@ def _day_buttons(ctx: Context, project: Project, finished_by: date | None, *, da
 
 async def _ask_day(ctx: Context, node: ProjectNode, project: Project) -> None:
     photos, albums = await _report_photos(ctx, project)
-    await ctx.save_flow(FLOW, {"step": "day", "node": node.id, "photos": photos, "albums": albums})
+    # the node's token: the 完成 of another node's message (an older flow) does not mark this one done
+    await ctx.save_flow(FLOW, drafted({"step": "day", "node": node.id, "photos": photos, "albums": albums}))
     finished_by = await _finished_by(ctx, project)
     ctx.reply("node_ask_day", _day_buttons(ctx, project, finished_by, dated=True), node=node, project=project,
               today=ctx.today, photos=len(photos), finished=project.stage in FINISHED_STAGES,
@@ -192,12 +194,12 @@ async def _ask_day(ctx: Context, node: ProjectNode, project: Project) -> None:
 
 async def _ask_evidence(ctx: Context, node: ProjectNode, project: Project, state: dict[str, Any]) -> None:
     await ctx.save_flow(FLOW, state)
-    ctx.reply("node_ask_evidence", _evidence_buttons(), node=node, project=project,
+    ctx.reply("node_ask_evidence", _evidence_buttons(state), node=node, project=project,
               day=date.fromisoformat(state["day"]), photos=len(state.get("photos", [])), note=state.get("note", ""))
 
 
-def _evidence_buttons() -> list[list[Button]]:
-    return [[Button(label("node_finish"), f"{PREFIX}:ok")], [_cancel()]]
+def _evidence_buttons(state: dict[str, Any]) -> list[list[Button]]:
+    return [[confirm_button(label("node_finish"), PREFIX, state)], [_cancel()]]
 
 
 async def node_step(ctx: Context, state: dict[str, Any]) -> None:
@@ -235,14 +237,11 @@ async def node_step(ctx: Context, state: dict[str, Any]) -> None:
     await _ask_evidence(ctx, node, project, {**state, "photos": photos, "note": note})
 
 
-async def node_button(ctx: Context, data: str) -> None:
-    """nd:d:ID pick a node; nd:t today; nd:ok done; nd:x cancel; nd:l:CODE a project's open nodes (from
+@flow_buttons(FLOW, cancel="x", cancelled="node_cancelled", open_to=("p:", "l:", "d:"), confirm="ok")
+async def node_button(ctx: Context, press: Press) -> None:
+    """nd:d:ID pick a node; nd:t today; nd:ok:<token> done; nd:x cancel; nd:l:CODE a project's open nodes (from
     /report); nd:p:CODE an admin's project."""
-    action, _, rest = data.partition(":")
-    if action == "x":
-        await ctx.clear_flow()
-        ctx.reply("node_cancelled")
-        return
+    action, _, rest = press.data.partition(":")
     if action == "p" and "admin" in ctx.roles:
         await _card(ctx, rest)
         return
@@ -254,9 +253,9 @@ async def node_button(ctx: Context, data: str) -> None:
         if found is not None:
             await _ask_day(ctx, *found)
         return
-    state = await ctx.flow_state(FLOW)
-    if state is None or action not in ("t", "ok"):
-        ctx.reply("button_expired")
+    state = press.state
+    if not state or action not in ("t", "ok"):
+        expired(ctx)
         return
     found = await _node_to_mark(ctx, int(state.get("node", 0)))
     if found is None:
@@ -274,7 +273,7 @@ async def node_button(ctx: Context, data: str) -> None:
     elif action == "ok" and state.get("step") == "evidence":
         await _finish(ctx, node, project, state)
     else:
-        ctx.reply("button_expired")
+        expired(ctx)
 
 
 async def _finish(ctx: Context, node: ProjectNode, project: Project, state: dict[str, Any]) -> None:

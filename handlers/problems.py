@@ -15,7 +15,7 @@ from bot.domain.report_line import looks_like_code
 from bot.render import label
 from bot.services import problems as service
 from handlers.context import Context
-from handlers.flow_buttons import Press, expired, flow_buttons
+from handlers.flow_buttons import Press, confirm_button, drafted, expired, flow_buttons
 from handlers.paging import project_page, project_rows
 from handlers.problem_acts import TEXT_FLOW, action_button, command_for, text_step
 from handlers.problem_view import ACTION_PREFIX, ALL_WORDS, ISSUES_WORDS, issues_command, load, problem_deps, show
@@ -152,7 +152,30 @@ async def issue_step(ctx: Context, state: dict[str, Any]) -> None:
         ctx.point_to_choices("problem_flow_hint", step=step)
 
 
-@flow_buttons(ISSUE_FLOW, cancel="x", cancelled="problem_cancelled")
+async def _summary(ctx: Context, project: Project, unit: Unit, state: dict[str, Any]) -> None:
+    """The problem for 确认, its 确认 naming it: one left on an earlier summary does not raise this one."""
+    state = drafted({**state, "step": "confirm"})
+    await ctx.save_flow(ISSUE_FLOW, state)
+    ctx.reply("problem_summary", project=project, category=state["category"], text=state["text"],
+              unit=unit, photo_count=len(state.get("photos", [])),
+              buttons=[[confirm_button(label("confirm"), ISSUE_PREFIX, state),
+                        Button(label("cancel"), f"{ISSUE_PREFIX}:x")]])
+
+
+async def _again(ctx: Context, state: dict[str, Any]) -> None:
+    """The summary shown again for a state kept without its token (before 确认 named its draft)."""
+    project = await _own_project(ctx, state["code"])
+    unit = None if project is None else next(
+        (u for u in await _unit_choices(ctx, project) if u.id == state.get("unit_id")), None)
+    if project is None or unit is None:
+        await ctx.clear_flow()
+        if project is not None:
+            expired(ctx)
+        return
+    await _summary(ctx, project, unit, state)
+
+
+@flow_buttons(ISSUE_FLOW, cancel="x", cancelled="problem_cancelled", confirm="ok", again=_again)
 async def issue_button(ctx: Context, press: Press) -> None:
     """Buttons of the guided /issue flow."""
     state = press.state
@@ -192,11 +215,7 @@ async def issue_button(ctx: Context, press: Press) -> None:
         if unit is None:
             expired(ctx)
             return
-        await ctx.save_flow(ISSUE_FLOW, {**state, "step": "confirm", "unit_id": unit.id})
-        ctx.reply("problem_summary", project=project, category=state["category"], text=state["text"],
-                  unit=unit, photo_count=len(state.get("photos", [])),
-                  buttons=[[Button(label("confirm"), f"{ISSUE_PREFIX}:ok"),
-                            Button(label("cancel"), f"{ISSUE_PREFIX}:x")]])
+        await _summary(ctx, project, unit, {**state, "unit_id": unit.id})
     elif press.at("ok", "confirm"):
         unit = next((u for u in await _unit_choices(ctx, project) if u.id == state.get("unit_id")), None)
         await ctx.clear_flow()

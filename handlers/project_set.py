@@ -29,7 +29,9 @@ from bot.services import leader_inbox, stand_in_projects
 from handlers import stage_events
 from handlers.admin_people import find_people, find_units, resolve_person
 from handlers.context import Context
-from storage import annual_plans, audit, conversations, outbox, people, project_versions
+from handlers.flow_buttons import Press, drafted, drafted_data, expired, flow_buttons
+from handlers.flow_buttons import confirm_button as draft_confirm
+from storage import annual_plans, audit, outbox, people, project_versions
 from storage import projects as project_repo
 from storage.models import Person, Project, ProjectSupportingUnit, Unit
 
@@ -169,44 +171,42 @@ async def _ask_to_confirm(ctx: Context, project: Project, value: str) -> bool:
                          max_rate=settings.completion_confirm)
     if not change.needs_confirmation or new_plan == figures.plan:
         return False
-    await ctx.save_flow(FLOW, {"code": project.code, "field": "plan", "value": value})
+    state = drafted({"step": "confirm", "code": project.code, "field": "plan", "value": value})
+    await ctx.save_flow(FLOW, state)
     ctx.reply("admin_project_set_confirm", project=project, change=change, before=_money(figures.plan),
               after=_words("money", format_wan(new_plan)), written=value, amount=new_plan,
               max_change=settings.plan_change_confirm,
               max_rate=settings.completion_confirm,
-              buttons=[[Button(label("project_set_confirm"), f"{PREFIX}:ok"),
+              buttons=[[draft_confirm(label("project_set_confirm"), PREFIX, state),
                         Button(label("cancel"), f"{PREFIX}:cancel")]])
     return True
 
 
 async def confirm_button(ctx: Context, data: str) -> None:
-    """确认修改 / 取消 under a plan change that waited for confirmation; ps:pp:<person id>, the namesake picked
-    as 包抓领导 or 联络员."""
-    if "admin" not in ctx.roles:  # the router does not check roles for buttons
+    """确认修改 / 取消 under a plan change that waited for confirmation; ps:pp:<token>:<person id>, the namesake
+    picked as 包抓领导 or 联络员 (the router does not check roles for buttons: an admin's only)."""
+    if "admin" not in ctx.roles:
         ctx.reply("not_allowed", command=ctx.commands.get("project_set"))
         return
-    conversation = await conversations.get_conversation(
-        ctx.session, channel=ctx.msg.channel, chat_id=ctx.msg.chat_id, user_id=ctx.msg.user_id
-    )
-    if conversation is None or conversation.flow != FLOW:
-        ctx.reply("button_expired")
-        return
-    state = dict(conversation.state)
-    await ctx.clear_flow()
+    await _pressed(ctx, data)
+
+
+@flow_buttons(FLOW, cancel="cancel", cancelled="admin_project_set_cancelled", confirm=("ok", "pp"))
+async def _pressed(ctx: Context, press: Press) -> None:
+    """The change its message showed: the plan confirmed, or the person picked for it."""
+    state = press.state
     project = await project_repo.get_project_by_code(ctx.session, code=state["code"])
-    kind, _, token = data.partition(":")
-    if kind == "pp" and project is not None and state.get("field") in PERSON_FIELDS:
-        person_id = as_id(token)
-        person = await people.get_person(ctx.session, person_id=person_id) if person_id is not None else None
-        if person is None:
-            ctx.reply("button_expired")
-            return
+    person_id = as_id(press.value) if press.at("pp:", "pick") else None
+    person = await people.get_person(ctx.session, person_id=person_id) if person_id is not None else None
+    await ctx.clear_flow()
+    if project is None:
+        expired(ctx)
+    elif person is not None and state.get("field") in PERSON_FIELDS:
         await _set(ctx, project, _BY_ALIAS[state["field"]], person.name, person=person)
-        return
-    if data != "ok" or project is None or "value" not in state:
-        ctx.reply("admin_project_set_cancelled", code=state["code"])
-        return
-    await _set(ctx, project, _BY_ALIAS[state["field"]], state["value"])
+    elif press.at("ok", "confirm") and "value" in state:
+        await _set(ctx, project, _BY_ALIAS[state["field"]], state["value"])
+    else:
+        expired(ctx)
 
 
 async def _set(ctx: Context, project: Project, found: Field, value: str, *, person: Person | None = None) -> None:
@@ -365,9 +365,10 @@ async def _apply(ctx: Context, project: Project, field: Field, value: str, *, pe
 async def _pick_person(ctx: Context, project: Project, key: str, value: str) -> Person | None:
     """The one person `value` names; namesakes are offered as buttons (ps:pp:<id>), the change waiting for
     the pick."""
+    state = drafted({"step": "pick", "code": project.code, "field": key})
     if len(await find_people(ctx.session, value)) > 1:
-        await ctx.save_flow(FLOW, {"code": project.code, "field": key})
-    return await resolve_person(ctx, value, buttons_for=f"{PREFIX}:pp",
+        await ctx.save_flow(FLOW, state)
+    return await resolve_person(ctx, value, buttons_for=drafted_data(PREFIX, state, "pp"),
                                 what=key, code=project.code)
 
 

@@ -14,7 +14,7 @@ from bot.domain.typed_choice import typed_choice
 from bot.render import label
 from handlers import report_albums, report_store
 from handlers.context import Context
-from handlers.flow_buttons import Press, expired, flow_buttons
+from handlers.flow_buttons import Press, confirm_button, drafted, expired, flow_buttons
 from handlers.nodes import PREFIX as NODE_PREFIX
 from handlers.paging import project_page, project_rows
 from handlers.report_store import FLOW, PREFIX
@@ -35,8 +35,9 @@ def _buttons_cancel() -> list[list[Button]]:
     return [[Button(label("cancel"), f"{PREFIX}:cancel")]]
 
 
-def _buttons_confirm() -> list[list[Button]]:
-    return [[Button(label("confirm"), f"{PREFIX}:ok"), Button(label("edit"), f"{PREFIX}:edit"),
+def _buttons_confirm(state: dict[str, Any]) -> list[list[Button]]:
+    """确认 (naming the summary `state` shows, ``handlers.flow_buttons``), 修改, 取消."""
+    return [[confirm_button(label("confirm"), PREFIX, state), Button(label("edit"), f"{PREFIX}:edit"),
              Button(label("cancel"), f"{PREFIX}:cancel")]]
 
 
@@ -99,7 +100,7 @@ async def report_step(ctx: Context, state: dict[str, Any]) -> None:
         await report_button(ctx, typed)  # 「完成」「确认」 typed where they are buttons: as if pressed
         return
     if step == "replace":
-        ctx.reply("report_replace_pending", buttons=report_store.buttons_replace())
+        ctx.reply("report_replace_pending", buttons=report_store.buttons_replace(state))
         return
     project = await report_store.own_project(ctx, state["code"])
     if project is None:
@@ -172,10 +173,13 @@ def _typed_button(state: dict[str, Any], text: str) -> str | None:
     the steps waiting for one (photos, confirm, edit, replace), and the amount step's 取消 (no amount reads
     so); None for other words or steps."""
     step = state.get("step")
-    shown = {"photos": _buttons_photos, "confirm": _buttons_confirm, "replace": report_store.buttons_replace,
-             "amount": _buttons_cancel}
+    shown = {"photos": _buttons_photos, "amount": _buttons_cancel}
     if step in shown:
         buttons = shown[step]()
+    elif step == "confirm":
+        buttons = _buttons_confirm(state)
+    elif step == "replace":
+        buttons = report_store.buttons_replace(state)
     elif step == "edit":
         buttons = _buttons_edit(len(state.get("photos", [])))
     else:
@@ -198,11 +202,26 @@ async def _amount_and_progress(ctx: Context, project: Project, state: dict[str, 
 
 
 async def _summary(ctx: Context, project: Project, state: dict[str, Any]) -> None:
-    await ctx.save_flow(FLOW, {**state, "step": "confirm", "editing": False})
+    """The report for 确认, its 确认 naming it: one left on an earlier summary does not store this one."""
+    state = drafted({**state, "step": "confirm", "editing": False})
+    await ctx.save_flow(FLOW, state)
     ctx.reply(
         "report_summary", project=project, amount=Decimal(state["amount"]), written=state.get("written"),
-        progress=state.get("progress", ""), photo_count=len(state.get("photos", [])), buttons=_buttons_confirm(),
+        progress=state.get("progress", ""), photo_count=len(state.get("photos", [])),
+        buttons=_buttons_confirm(state),
     )
+
+
+async def _again(ctx: Context, state: dict[str, Any]) -> None:
+    """The summary, or the question 确认替换, shown again for a state kept without its token (before 确认 named
+    its draft): a 确认 pressed under it stores what was shown."""
+    project = await report_store.own_project(ctx, state["code"])
+    if project is None:
+        await ctx.clear_flow()
+    elif state.get("step") == "replace":
+        await report_store.ask_replace_again(ctx, project, state)
+    else:
+        await _summary(ctx, project, state)
 
 
 async def _edit(ctx: Context, project: Project, state: dict[str, Any], field: str) -> None:
@@ -225,7 +244,8 @@ async def _edit(ctx: Context, project: Project, state: dict[str, Any], field: st
 
 
 # a project's button still acts once the flow is over: the report starts again for that project
-@flow_buttons(FLOW, cancel="cancel", cancelled="report_cancelled", open_to=("p:",))
+@flow_buttons(FLOW, cancel="cancel", cancelled="report_cancelled", open_to=("p:",), confirm=("ok", "replace", "keep"),
+              again=_again, confirm_steps=("confirm", "replace"))
 async def report_button(ctx: Context, press: Press) -> None:
     """Buttons of the guided flow: pick project, photos done, confirm, edit, cancel."""
     state = press.state

@@ -16,6 +16,7 @@ from bot.domain.report_line import Reading, exceeds_remaining
 from bot.render import label
 from handlers import report_albums, stage_events
 from handlers.context import Context
+from handlers.flow_buttons import confirm_button, drafted
 from handlers.lookup import progress_numbers
 from handlers.readings import reading_buttons, saved_readings
 from storage import leaves as leave_repo
@@ -29,8 +30,10 @@ FLOW = "report"  # the conversation's flow of every report question (guided step
 PREFIX = "rp"  # the buttons of every report question
 
 
-def buttons_replace() -> list[list[Button]]:
-    return [[Button(label("replace"), f"{PREFIX}:replace"), Button(label("keep"), f"{PREFIX}:keep")]]
+def buttons_replace(state: dict[str, Any]) -> list[list[Button]]:
+    """确认替换 / 保留原填报 of the kept report `state` (their data name it, ``handlers.flow_buttons``)."""
+    return [[confirm_button(label("replace"), PREFIX, state, "replace"),
+             confirm_button(label("keep"), PREFIX, state, "keep")]]
 
 
 async def may_report(ctx: Context, liaison_id: int | None) -> bool:
@@ -161,11 +164,24 @@ async def ask_reading(ctx: Context, project: Project, readings: Sequence[Reading
 async def ask_replace(ctx: Context, project: Project | ReportTarget, old: DayReport, amount: Decimal,
                        progress: str, photos: list[str], written: str | None, albums: Sequence[str]) -> None:
     """Keep the new report in the conversation and ask whether it replaces the day's report `old`."""
-    await ctx.save_flow(FLOW, {"step": "replace", "code": project.code, "amount": str(amount), "written": written,
-                            "progress": progress, "photos": photos, "replaces": old.id,
-                            "old_amount": str(old.amount), "albums": list(albums)})
+    state = drafted({"step": "replace", "code": project.code, "amount": str(amount), "written": written,
+                     "progress": progress, "photos": photos, "replaces": old.id, "old_amount": str(old.amount),
+                     "albums": list(albums)})
+    await ctx.save_flow(FLOW, state)
     ctx.reply("report_replace_ask", project=project, day=ctx.today, old=old, amount=amount, written=written,
-              progress=progress, photo_count=len(photos), buttons=buttons_replace())
+              progress=progress, photo_count=len(photos), buttons=buttons_replace(state))
+
+
+async def ask_replace_again(ctx: Context, project: Project, state: dict[str, Any]) -> None:
+    """The question of the kept report `state` shown again (its buttons naming it), when the day's report it
+    would replace is still the one it was asked about; else the flow is over."""
+    old = await report_repo.live_report_of_day(ctx.session, project_id=project.id, local_day=ctx.today)
+    if old is None or old.id != state.get("replaces"):
+        await ctx.clear_flow()
+        ctx.reply("button_expired")
+        return
+    await ask_replace(ctx, project, old, Decimal(state["amount"]), state.get("progress", ""),
+                      list(state.get("photos", [])), state.get("written"), report_albums.albums_of(state))
 
 
 async def replace(ctx: Context, state: dict[str, Any]) -> None:

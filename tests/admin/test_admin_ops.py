@@ -280,8 +280,9 @@ async def test_broadcast_to_a_unit_and_refusals(core: Core) -> None:
     cancelled = plain(await handle(core, ADMIN, data="bc:x"))
     assert "已取消，这条通知没有发送" in cancelled and len(await rows(core)) == queued
     assert "按钮已失效" in plain(await handle(core, ADMIN, data="bc:ok"))  # nothing waits any more
-    await say(core, ADMIN, "/broadcast all 系统将于今晚升级")
-    everyone = plain(await handle(core, ADMIN, data="bc:ok"))
+    asked_again = await handle(core, ADMIN, text="/broadcast all 系统将于今晚升级")
+    assert "按钮已失效" in plain(await handle(core, ADMIN, data="bc:ok"))  # a 确认发送 naming no preview
+    everyone = plain(await handle(core, ADMIN, data=asked_again.replies[-1].buttons[0][0].data))
     assert f"已向全体人员群发通知：{active} 人" in everyone
     assert len(await rows(core)) == queued + active
 

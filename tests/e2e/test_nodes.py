@@ -188,7 +188,8 @@ async def test_a_redelivered_done_press_records_the_node_once(imported: Telegram
     assert f"{CODE} 施工许可" in listed.buttons  # from the sample ledger's 项目节点计划
     await tg.press(WU, f"{CODE} 施工许可")
     await tg.press(WU, "今天完成（2026-12-02）")
-    press = Incoming(channel="telegram", user_id=str(WU), chat_id=str(WU), callback_data="nd:ok",
+    _message, done_data = tg.fake.find_button(WU, label="完成")
+    press = Incoming(channel="telegram", user_id=str(WU), chat_id=str(WU), callback_data=done_data,
                      key="telegram:callback:redelivered")
     first = await tg.core.router.handle(press)
     second = await tg.core.router.handle(press)  # the same press delivered again

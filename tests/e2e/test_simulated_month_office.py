@@ -24,7 +24,6 @@ Sums: W51 (to 12-20) 270,902 + 500 + 12,000 + 3,000 + 150 = 286,552; W52 + 300 +
 from __future__ import annotations
 
 import io
-import re
 from collections.abc import AsyncIterator
 from datetime import date, datetime
 from decimal import Decimal

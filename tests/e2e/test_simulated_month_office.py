@@ -333,3 +333,33 @@ async def test_the_trend_of_the_week_across_new_year_ends_on_the_weeks_that_went
     [w53] = [t for t in texts(LIU, calls) if "周通报 2026-W53" in t]
     assert "12月27日 57.6%（98.9%） → 12月31日" in w53, w53
     assert "12月24日" not in w53, w53
+
+
+@pytest.mark.xfail(strict=True, reason="the 批示 notice names the stand-in alone (「W0001 批示：孙立新」), where the "
+                   "extension's says 「陈建国（代理 刘文华）」: the liaison and the unit cannot tell why another "
+                   "leader writes on their project (bot/templates/problem_update.j2, first line; "
+                   "problem_extension_decided.j2 reads event.detail's stand_in_for_name)")
+async def test_a_stand_in_s_instruction_says_whose_place_he_writes_in(
+        district: TelegramHarness, settings: Settings) -> None:
+    """刘文华 is on leave 12-18 … 12-31 with 孙立新 standing in; W0001 (ZD2026-001, 刘文华's project) goes up to the
+    包抓领导 level on 12-21, and 孙立新 writes a 批示 on 12-22: 郝芳 and 区住建局 are told it is written in 刘文华's
+    place, as the problem's card and an extension's notice say."""
+    tg = district
+    month = Month(tg, settings)
+    await month.start()
+    month.travel(date(2026, 12, 17))
+    await tg.send(HAO, "/issue ZD2026-001 用地 还有12户未签约")
+    assert "代理人 孙立新" in (await tg.send(LIU, "/leave 2026-12-18 2026-12-31 孙立新")).text
+    await month.office.deliver()
+    month.travel(date(2026, 12, 21), 17, 31)
+    assert await month.escalate() == ["W0001:escalate:1"]
+    inbox = await month.office.deliver()
+    assert "W0001 因未按时受理，已上报至包抓领导" in "\n".join(texts(SUN, inbox)) and not texts(LIU, inbox)
+    month.travel(date(2026, 12, 22))
+    assert "批示已送达" in (await tg.send(SUN, "/comment W0001 请住建局抓紧签约")).text
+    card = (await tg.send(ZHAO, "/issue W0001")).text
+    assert "（包抓领导 刘文华 请假，由代理人 孙立新 代为批示）" in card, card
+    inbox = await month.office.deliver()
+    for chat in (HAO, ZHAO):
+        [notice] = texts(chat, inbox)
+        assert "W0001 批示：孙立新（代理 刘文华）" in notice, notice

@@ -240,7 +240,7 @@ async def test_every_bulletin_of_the_month_adds_up_to_what_the_liaisons_sent(
     assert month.done_by(date(2026, 12, 20)) == 286_552
     assert (f"年度累计完成 {wan(month.done_by(date(2026, 12, 20)))} 万元，占年度计划 {wan(PLANS)} 万元的 36.2%"
             in w51), w51
-    # 38 projects owe a report (the three finished and the one without a plan do not): 4 days reported in 5 × 38
+    # 39 projects owe a report (all but the three finished): 4 project-days reported of 5 × 39 (2.05 %)
     assert "牵头单位填报率</b>（近四周，2026-11-23 至 2026-12-20）：全区 2.1%" in w51, w51
     [liu] = texts(LIU, calls)
     assert "W0001 用地：&lt;script&gt;alert(1)&lt;/script&gt;" in liu, liu

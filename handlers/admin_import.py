@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import hashlib
 from datetime import date, timedelta
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -251,8 +252,9 @@ async def _confirm(ctx: Context, state: dict[str, Any]) -> None:
     """Import for real what the preview showed, when the file is the one previewed and the database still holds
     what it was compared with: the plan kept since, or, when this process does not have it (another one
     previewed, or the bot was restarted), the plan worked out again from the file; else nothing is written and
-    the file is previewed again. Nothing is written in this transaction before the import's own writes (the
-    flow is cleared after them)."""
+    the file is previewed again, in a transaction of its own (this one given back first, and with it any lock
+    the refused write took). Nothing is written in this transaction before the import's own writes (the flow is
+    cleared after them)."""
     previewed = ctx.deps.previews.take(state.get("plan"))  # whatever happens next, no longer kept
     path = path_of(ctx, str(state.get("path", "")))
     if path is None or not path.is_file():
@@ -275,8 +277,9 @@ async def _confirm(ctx: Context, state: dict[str, Any]) -> None:
             result = None
     if result is None:
         ctx.reply("admin_import_stale", name=original)
-        await _preview(ctx, state)
-        return
+        # Nothing kept of this transaction: on SQLite it may hold the write lock (a mark found moved only once
+        # taken), which the other writers must not wait for while the file is read and compared again.
+        ctx.afresh(partial(_preview, state=state))
     await ctx.clear_flow()
     drop(path)
     if result.issues or result.plan is None or not result.written:

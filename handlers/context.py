@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NoReturn
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -46,6 +46,18 @@ class Deps:
     workers: Workers | None = None
     # The ledger imports previewed and waiting for 确认 (handlers.admin_import)
     previews: PreviewedImports = field(default_factory=PreviewedImports)
+
+
+class Afresh(Exception):
+    """Raised by a handler (`Context.afresh`) to give its unit of work back, rolled back (nothing it wrote is kept,
+    the locks it took are let go: on SQLite the one write lock), and go on with `then` in a unit of work of its
+    own, the replies queued so far kept: long work after a refusal (a ledger previewed afresh) must not hold back
+    every other writer."""
+
+    def __init__(self, then: Callable[[Context], Awaitable[None]], outcome: Outcome) -> None:
+        super().__init__("handled afresh")
+        self.then = then
+        self.outcome = outcome
 
 
 @dataclass
@@ -100,6 +112,11 @@ class Context:
         if self.caller.bound and self.caller.name is not None:
             return Actor(label=self.caller.name, channel=self.msg.channel, person_id=self.caller.person_id)
         return Actor(label=f"{self.msg.channel}:{self.msg.user_id}", channel=self.msg.channel, person_id=None)
+
+    def afresh(self, then: Callable[[Context], Awaitable[None]]) -> NoReturn:
+        """End this unit of work, rolled back (see `Afresh`), and handle the rest, `then`, in a new one (the
+        router's: the caller and the flow state read again)."""
+        raise Afresh(then, self.outcome)
 
     async def save_flow(self, flow: str, state: dict[str, Any]) -> None:
         """Keep the caller's guided-flow state in this chat (one flow at a time: it replaces any other)."""

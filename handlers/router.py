@@ -24,7 +24,7 @@ from handlers import (
     start,
 )
 from handlers.act_words import answer_act_words
-from handlers.context import Context, Deps
+from handlers.context import Afresh, Context, Deps
 from handlers.people_lookup import is_admin
 from handlers.routes import BUTTONS, FLOWS, GROUP_BUTTONS, PHOTO_FLOWS, build_commands, is_cancel
 from storage import people, processed
@@ -97,6 +97,13 @@ class Router:
             return Outcome(replies=[Reply(html=self.deps.renderer.render("message_failed"))])
 
     async def _handle(self, msg: Incoming) -> Outcome:
+        try:
+            return await self._unit(msg)
+        except Afresh as again:  # its unit of work rolled back (its locks let go): the rest in one of its own
+            return await self._unit(msg, again)
+
+    async def _unit(self, msg: Incoming, again: Afresh | None = None) -> Outcome:
+        """`msg` handled in one unit of work; with `again`, the rest of a handler that gave its first one back."""
         async with self.deps.db.session() as session:
             caller = await people.get_caller(session, channel=msg.channel, external_id=msg.user_id,
                                              chat_id=msg.chat_id, message_key=msg.key)
@@ -113,7 +120,11 @@ class Router:
                 person = await people.get_person_with_roles(session, person_id=caller.person_id)
             ctx = Context(msg=msg, deps=self.deps, session=session, caller=caller, person=person,
                           commands=self.commands)
-            await self._dispatch(ctx, caller.flow)
+            if again is None:
+                await self._dispatch(ctx, caller.flow)
+            else:
+                ctx.outcome = again.outcome
+                await again.then(ctx)
             await paging.keep_long_arguments(ctx)  # page buttons of a long search carry a short key
             await session.flush()  # what the ORM holds unwritten counts as written (nothing to do if none)
             if msg.key is not None and wrote(session) and not await processed.mark_handled(

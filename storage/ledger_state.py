@@ -5,6 +5,7 @@ digest, bot.domain.ledger_digest, tells whether a previewed import still holds w
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
@@ -14,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.domain.escalation import ACTIVE
 from bot.domain.ledger_diff import default_day
-from bot.domain.ledger_plan import PROJECT_FIELDS, KnownPerson, KnownProject, LedgerState, ReportTotals
+from bot.domain.ledger_plan import KEEP, PROJECT_FIELDS, KnownPerson, KnownProject, LedgerState, ReportTotals
 from bot.domain.stage_events import CONFIRMED
 from bot.domain.stage_history import last_finish
 from storage.annual_plans import plans_of_year
@@ -117,7 +118,7 @@ async def _changed_in_chat(session: AsyncSession) -> set[tuple[str, str]]:
     changed: set[tuple[str, str]] = set()
     if last is not None:
         query = query.where(AuditEntry.id > last.id)  # written after it (in the same instant too)
-        for key in (last.detail or {}).get("handovers_kept") or ():  # "handover:<code>:<field>"
+        for key in _handovers_kept(last.detail or {}):  # "handover:<code>:<field>"
             code, _, field = key.partition(":")[2].rpartition(":")
             if field in _PEOPLE_FIELDS:
                 changed.add((code, field))
@@ -126,6 +127,17 @@ async def _changed_in_chat(session: AsyncSession) -> set[tuple[str, str]]:
         if field in _PEOPLE_FIELDS:
             changed.add((code, field))
     return changed
+
+
+def _handovers_kept(detail: Mapping[str, Any]) -> list[str]:
+    """The handovers an import's audit entry says it kept against its file. An entry written before imports
+    recorded them (no ``handovers_kept``) still has the admin's choice of each conflict (``conflicts``): its
+    handovers chosen "keep". (One standing only because the file's person was deactivated was recorded as the
+    file's choice there, and stays the chat's at the next import while that person is still deactivated.)"""
+    if "handovers_kept" in detail:
+        return list(detail["handovers_kept"] or ())
+    return [key for key, choice in (detail.get("conflicts") or {}).items()
+            if key.startswith("handover:") and choice == KEEP]
 
 
 async def _moved_in_chat(session: AsyncSession) -> dict[int, date]:

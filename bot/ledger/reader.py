@@ -219,6 +219,12 @@ class _Reader(Checks):
         elif table.kind == "projects":
             if self.as_of is None and table.as_of is not None:
                 self.as_of, self.as_of_at = table.as_of, (table.sheet, table.header_row)
+            elif table.as_of is not None and table.as_of != self.as_of:
+                # One import, one baseline's day: the figures of a table dated otherwise would be read as of
+                # the first table's day (and cover reports of the wrong days).
+                self._issue((seq, table.header_row), table.sheet, table.header_row, "",
+                            issue_words("as_of_differs", day=table.as_of, first=self.as_of_at[0],
+                                        first_day=self.as_of))
             self.year = self.year or table.year
         for number, cells in table.rows:
             self.check_row(seq, table, number, cells)

@@ -268,7 +268,8 @@ async def _write_unchanged(session: AsyncSession, plan: ImportPlan, compared: Co
     is held for the import's statements alone. On PostgreSQL the reports' mark is taken after the writes (a
     report locks its project before it bumps the mark), all in a savepoint, rolled back when a mark moved, which
     gives the locks back at once. SQLite has no such step back: a mark found moved only once its lock is taken (a
-    change committed in the instant since the marks were read) leaves the lock held until the transaction ends."""
+    change committed in the instant since the marks were read) leaves the lock held until the transaction ends,
+    which the chat's 确认 ends before it previews the file again (handlers.admin_import)."""
     prepared = await prepare_write(plan, now=now, actor=actor, dialect=session_dialect(session))
     if not compared.unchanged(await read_marks(session)):
         return False

@@ -15,6 +15,7 @@ import asyncio
 import shutil
 import sqlite3
 import threading
+import time
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from decimal import Decimal
@@ -24,11 +25,13 @@ from typing import Any
 import pytest
 from sqlalchemy import event, select, update
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import OperationalError
 
 from bot.__main__ import main
 from bot.app import Core
 from bot.clock import FrozenClock
 from bot.config import load_settings
+from bot.services import ledger_import
 from bot.services.import_previews import PreviewedImports
 from bot.services.ledger_import import import_ledger_files
 from storage import audit
@@ -147,6 +150,45 @@ async def test_a_rename_committed_between_confirms_check_and_its_write_is_not_wr
         done = await desk.press(ADMIN_NAME, "确认")
         assert "导入完成" in done
         assert await annual_plan(desk) == Decimal(45000)  # and the name the file has, as the new preview said
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+async def test_confirm_refused_lets_other_writers_go_before_it_previews_again(
+        backend: str, tmp_path: Path, ledger_template: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """确认 finds a mark moved only once it has taken it (a rename committed in that instant): on SQLite that took
+    the one write lock. It refuses and gives its transaction back before it reads and compares the file again, so
+    another admin's write meanwhile goes through at once instead of waiting for the whole preview (a large
+    district's: tens of seconds) and failing after its lock wait."""
+    async with desk_on(backend, tmp_path, ledger_template, monkeypatch) as (desk, url):
+        await desk.send(ADMIN_NAME, "/import", document=upload("台账.csv", ledger_csv("45000")))
+        writes: list[tuple[str, float]] = []
+        load_state = ledger_import.load_state
+
+        async def read_while_another_writes(session: Any, **options: Any) -> Any:
+            if renames and not writes:  # the preview made again, after the refusal
+                other = Database(url, lock_wait=1.0)
+                started = time.perf_counter()
+                try:
+                    async with other.session() as other_session:
+                        await other_session.execute(update(Project).where(Project.code == "ZD2026-002")
+                                                    .values(name="另一位管理员改的名"))
+                    writes.append(("written", time.perf_counter() - started))
+                except OperationalError as error:
+                    writes.append((str(error.orig), time.perf_counter() - started))
+                finally:
+                    await other.dispose()
+            return await load_state(session, **options)
+
+        monkeypatch.setattr(ledger_import, "load_state", read_while_another_writes)
+        with renamed_at_first_write(desk.core.db.engine.sync_engine) as renames:
+            stale = await desk.press(ADMIN_NAME, "确认")
+
+        assert [what for what, _seconds in writes] == ["written"], writes
+        assert writes[0][1] < 0.5, writes  # not held for the lock wait
+        assert STALE in stale and RENAMED in stale and "另一位管理员改的名" in stale, stale
+        assert await annual_plan(desk) == Decimal(40800)  # nothing imported
+        done = await desk.press(ADMIN_NAME, "确认")
+        assert "导入完成" in done
 
 
 @pytest.mark.parametrize("backend", BACKENDS)

@@ -192,6 +192,42 @@ def test_the_baseline_day_is_read_from_a_title_or_a_dated_header(tmp_path):
     assert ledger.projects[0].done_before == ZD2026_001.done_before
 
 
+def _two_project_sheets(tmp_path: Path, first: str, second: str) -> Path:
+    """The sample workbook with its projects in two sheets (城区项目, 镇街项目), titled `first` and `second`."""
+    workbook = openpyxl.load_workbook(SAMPLE_XLSX)
+    town = workbook["重点项目包抓责任分解表"]
+    town.title = "城区项目"
+    towns = workbook.copy_worksheet(town)
+    towns.title = "镇街项目"
+    for (cell,) in towns.iter_rows(min_row=3, max_col=1):
+        if cell.value:
+            cell.value = str(cell.value).replace("ZD2026-", "ZD2026-9")
+    town["A1"], towns["A1"] = first, second
+    path = tmp_path / "two_sheets.xlsx"
+    workbook.save(path)
+    return path
+
+
+def test_project_tables_dated_differently_are_refused_naming_both(tmp_path):
+    """Every figure of one import is read as of one day: a second projects table dated another day is refused,
+    naming both tables and days, not read as of the first one's day."""
+    path = _two_project_sheets(tmp_path, "2026年重点项目（截至2026年11月30日）", "2026年重点项目（截至2026年10月31日）")
+    ledger = read_ledger([path])
+    assert [str(issue) for issue in ledger.issues] == [
+        "「镇街项目」第2行：本表注明累计完成截至 2026-10-31，而「城区项目」注明截至 2026-11-30："
+        "一次导入的项目表须截至同一天，请统一截至日期后重新导入"]
+
+
+def test_project_tables_of_one_day_or_undated_read_as_of_that_day(tmp_path):
+    """The same day in both tables, or a table naming none beside one naming it: one baseline day, no issue."""
+    same = _two_project_sheets(tmp_path, "重点项目（截至2026年11月30日）", "重点项目（截至2026年11月底）")
+    ledger = read_ledger([same])
+    assert ledger.issues == [] and ledger.as_of == date(2026, 11, 30) and len(ledger.projects) > 2
+    undated = _two_project_sheets(tmp_path, "2026年重点项目", "重点项目（截至2026年11月30日）")
+    ledger = read_ledger([undated])
+    assert ledger.issues == [] and ledger.as_of == date(2026, 11, 30)
+
+
 # --------------------------------------------------------------------------------------------
 # Accepted variants of project cells
 

@@ -203,6 +203,26 @@ async def test_a_handover_kept_by_the_command_lines_import_is_asked_about_again(
         clock.advance(days=1)
 
 
+async def test_a_handover_kept_by_an_import_recorded_before_its_kept_list_is_asked_about_again(
+        db: Database, clock: FrozenClock, actor: Actor) -> None:
+    """An import's audit entry written before imports listed the handovers they kept (``handovers_kept``) still
+    holds the admin's choice of each conflict: a handover kept then is asked about again at the first import after
+    the upgrade, and kept by default, not undone by the old file."""
+    await _import(db, clock, actor, [SAMPLE_XLSX])
+    await _hand_over(db, clock, "严超")
+    kept = await _import(db, clock, actor, [SAMPLE_XLSX])
+    assert kept.written and [(c.kind, c.choice) for c in kept.conflicts] == [("handover", "keep")]
+    async with db.session() as session:  # as the entry was written then: the choices, no list of those kept
+        entry = await session.scalar(select(AuditEntry).where(AuditEntry.action == "ledger.import")
+                                     .order_by(AuditEntry.id.desc()).limit(1))
+        assert entry is not None and entry.detail["handovers_kept"] == [f"handover:{CODE}:liaison"]
+        entry.detail = {k: v for k, v in entry.detail.items() if k != "handovers_kept"}
+    clock.advance(days=1)
+    again = await _import(db, clock, actor, [SAMPLE_XLSX])
+    assert again.written and [(c.kind, c.choice) for c in again.conflicts] == [("handover", "keep")]
+    assert await _liaison(db) == "严超"
+
+
 async def test_rows_absent_from_the_file_are_listed_and_kept(
         db: Database, clock: FrozenClock, actor: Actor, tmp_path: Path) -> None:
     await _import(db, clock, actor, [SAMPLE_XLSX])

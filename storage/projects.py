@@ -111,6 +111,7 @@ class ProjectFigures:
     plan: Decimal | None = None  # the annual plan of that year (storage.annual_plans); None: none
     base: Decimal = Decimal(0)  # the ledger base of that year in ytd_done (storage.ledger_bases); 0: none
     covered_until: date | None = None  # the last day whose reports that base counts; None: it covers none
+    backfilled: bool = False  # a live 补报 of the 项目办's is among its reports (never its last_report)
 
 
 def _base_of_year(project_id: Any, column: str) -> Any:
@@ -133,7 +134,8 @@ _AS_OF = bindparam("as_of", type_=Report.local_day.type)
 def _figures_columns(project_id: Any, year_start: Any) -> Select[Any]:
     """One row for all of `ProjectFigures` but the report itself: the year's sum up to the ``as_of`` day (a
     past year's figures leave the next year's reports out) of the reports the baseline does not cover, the
-    sum of every report, the sum the baseline covers, the photo count and the id of the latest live report."""
+    sum of every report, the sum the baseline covers, the photo count, the id of the latest live report of its
+    liaison's and whether a live 补报 is among its reports (1, else 0)."""
     with_photo, latest = aliased(Report), aliased(Report)
     covered = _base_of_year(project_id, "baseline_date")
     photos = (
@@ -165,6 +167,7 @@ def _figures_columns(project_id: Any, year_start: Any) -> Select[Any]:
         latest_id.label("latest_id"),
         _base_of_year(project_id, "done_before").label("base"),
         covered.label("covered_until"),
+        func.max(case((Report.backfill == true(), 1), else_=0)).label("backfilled"),
     ).where(Report.project_id == project_id, Report.withdrawn_at.is_(None))
 
 
@@ -174,7 +177,7 @@ _YEAR_START = bindparam("year_start", type_=Report.local_day.type)
 _FIGURES = _figures_columns(bindparam("project_id"), _YEAR_START).subquery("figures")
 _FIGURES_QUERY = (
     select(_FIGURES.c.plan, _FIGURES.c.this_year, _FIGURES.c.everything, _FIGURES.c.covered, _FIGURES.c.photos,
-           _FIGURES.c.base, _FIGURES.c.covered_until, Report)
+           _FIGURES.c.base, _FIGURES.c.covered_until, _FIGURES.c.backfilled, Report)
     .select_from(_FIGURES)
     .outerjoin(Report, Report.id == _FIGURES.c.latest_id)
     .options(raiseload(Report.photos))  # the card shows the latest report's text, not its photos
@@ -189,7 +192,7 @@ _CODE_FIGURES = _figures_columns(
 _CARD_AND_FIGURES_QUERY = (
     _CARD_QUERY.add_columns(_CODE_FIGURES.c.plan, _CODE_FIGURES.c.this_year, _CODE_FIGURES.c.everything,
                             _CODE_FIGURES.c.covered, _CODE_FIGURES.c.photos, _CODE_FIGURES.c.base,
-                            _CODE_FIGURES.c.covered_until, Report)
+                            _CODE_FIGURES.c.covered_until, _CODE_FIGURES.c.backfilled, Report)
     .select_from(Project)
     .join(_CODE_FIGURES, true())
     .outerjoin(Report, Report.id == _CODE_FIGURES.c.latest_id)
@@ -198,14 +201,14 @@ _CARD_AND_FIGURES_QUERY = (
 
 
 def _figures(today: date, this_year: Any, everything: Any, covered: Any, photos: Any, base: Any,
-             covered_until: date | None, last: Report | None, plan: Any) -> ProjectFigures:
+             covered_until: date | None, backfilled: Any, last: Report | None, plan: Any) -> ProjectFigures:
     """Year-to-date = the ledger base of today's year + this year's reports it does not cover
     (bot.domain.year_to_date); `all_reported` leaves out the reports that base covers (they are in it already)."""
     return ProjectFigures(
         ytd_done=Decimal(base or 0) + Decimal(this_year or 0),
         all_reported=Decimal(everything or 0) - Decimal(covered or 0), last_report=last,
         photo_count=int(photos or 0), as_of=today, plan=None if plan is None else Decimal(plan),
-        base=Decimal(base or 0), covered_until=covered_until,
+        base=Decimal(base or 0), covered_until=covered_until, backfilled=bool(backfilled),
     )
 
 
@@ -219,8 +222,8 @@ async def project_figures(session: AsyncSession, *, project: Project, today: dat
         _FIGURES_QUERY, {"project_id": project.id, "year_start": date(today.year, 1, 1), "as_of": today,
                          "year": today.year}
     )).one()
-    plan, this_year, everything, covered, photos, base, covered_until, last = row
-    return _figures(today, this_year, everything, covered, photos, base, covered_until, last, plan)
+    plan, this_year, everything, covered, photos, base, covered_until, backfilled, last = row
+    return _figures(today, this_year, everything, covered, photos, base, covered_until, backfilled, last, plan)
 
 
 async def get_project_and_figures(
@@ -233,8 +236,9 @@ async def get_project_and_figures(
     rows = result.unique().all()  # every row: supporting units come one per row
     if not rows:
         return None
-    project, plan, this_year, everything, covered, photos, base, covered_until, last = rows[0]
-    return project, _figures(today, this_year, everything, covered, photos, base, covered_until, last, plan)
+    project, plan, this_year, everything, covered, photos, base, covered_until, backfilled, last = rows[0]
+    return project, _figures(today, this_year, everything, covered, photos, base, covered_until, backfilled, last,
+                             plan)
 
 
 @dataclass(frozen=True)
@@ -317,7 +321,7 @@ async def get_report_target(
     *columns, this_year, everything, covered, base, covered_until = found
     target = ReportTarget(*columns)
     figures = _figures(today, Decimal(this_year or 0) - Decimal(covered or 0), everything, covered, None, base,
-                       covered_until, None, target.annual_plan)
+                       covered_until, False, None, target.annual_plan)
     return target, replace(figures, photo_count=None)
 
 
@@ -354,6 +358,7 @@ def figures_with_report(
     return ProjectFigures(
         ytd_done=baseline + (this_year or Decimal(0)), all_reported=everything or Decimal(0),
         last_report=last, as_of=today, plan=figures.plan, base=baseline, covered_until=figures.covered_until,
+        backfilled=figures.backfilled,
         photo_count=None if figures.photo_count is None else figures.photo_count + photo_count,
     )
 

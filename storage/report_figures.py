@@ -13,6 +13,8 @@ runs per project): the year-to-date money, the latest report and the days a repo
   cut-off day's year (or of the window, when the window starts in the previous year) up to the cut-off day,
   made by the end of it: a past period made again shows the last report made within it (a correction keeps
   the time of the report it corrects: storage.corrections).
+- ``backfilled``: whether the same reports (the year's, made by the end of the cut-off day) hold a 补报, so that
+  a project without a report of its liaison's is not shown as one nothing was ever reported for.
 
 Money columns are ``Wan`` (万元 stored as whole 元): ``SUM`` over them keeps the type, so the sums come
 back as exact Decimals in 万元 on SQLite (integer sums) and PostgreSQL (numeric sums) alike.
@@ -26,7 +28,7 @@ from decimal import Decimal
 from types import SimpleNamespace
 from typing import Any, NamedTuple
 
-from sqlalchemy import ColumnElement, Select, and_, case, func, literal_column, or_, select, type_coerce
+from sqlalchemy import ColumnElement, Select, and_, case, func, literal_column, or_, select, true, type_coerce
 from sqlalchemy import text as sql_text
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
@@ -55,13 +57,15 @@ class ReportFigures(NamedTuple):
     year_sum: Decimal  # the year's reports up to the cut-off day, less those the dated baseline covers
     last_report_at: datetime | None
     reported_days: int
+    backfilled: bool = False  # a 补报 of the 项目办's is among the year's reports (not in last_report_at)
 
 
 def report_aggregate_query(
     *, cutoff: date, window_start: date, sqlite_index: str | None = None
 ) -> Select[Any]:
-    """Per project: the sum of the year's reports up to ``cutoff`` and the latest time its liaison reported (from
-    ``window_start`` on when the window starts last year), of the reports made by the end of ``cutoff``.
+    """Per project: the sum of the year's reports up to ``cutoff``, the latest time its liaison reported (from
+    ``window_start`` on when the window starts last year), of the reports made by the end of ``cutoff``, and
+    whether those reports hold a 补报 (1, else 0).
 
     On SQLite pass ``sqlite_index=STANDINGS_INDEX`` (when it exists): the query then names the index to
     read (``INDEXED BY``). Left to itself, SQLite's planner picks a plan 3-10x slower whether or not
@@ -84,7 +88,8 @@ def report_aggregate_query(
         amount = case((columns.local_day >= year_start, columns.amount))
     return (
         select(columns.project_id, func.sum(type_coerce(amount, Wan())),
-               func.max(case((and_(reported_by_liaison(columns), made_by), columns.created_at))))
+               func.max(case((and_(reported_by_liaison(columns), made_by), columns.created_at))),
+               func.max(case((and_(columns.backfill == true(), made_by), 1), else_=0)))
         .select_from(source)
         .where(columns.withdrawn_at.is_(None), columns.local_day >= lower, columns.local_day <= cutoff)
         .group_by(columns.project_id)
@@ -190,9 +195,9 @@ async def report_aggregate(
     covered = await _covered_sums(session, cutoff=cutoff)
     figures: dict[int, ReportFigures] = {}
     query = report_aggregate_query(cutoff=cutoff, window_start=window_start, sqlite_index=index)
-    for project_id, total, last_at in await _rows(session, query):
+    for project_id, total, last_at, backfilled in await _rows(session, query):
         year_sum = (total if total is not None else Decimal(0)) - covered.get(project_id, Decimal(0))
-        figures[project_id] = ReportFigures(year_sum, last_at, days.get(project_id, 0))
+        figures[project_id] = ReportFigures(year_sum, last_at, days.get(project_id, 0), bool(backfilled))
     return figures
 
 

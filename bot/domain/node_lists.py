@@ -15,7 +15,9 @@ lists, as of that day (``as_of``):
 The monthly and longer bulletins list the same three lists with the same rules, over their own spans
 (``period_ahead``): done late since their period started, and due from ``as_of`` to the end of the next period
 of their kind and the rest days right after it (November's bulletin: 1 to 31 December, and over New Year's
-Day to the first working day of January, whose bulletin lists what is overdue from there).
+Day to the first working day of January, whose bulletin lists what is overdue from there), but the annual
+bulletin's stop on 31 December of the year they are headed by: 2026's lists 2027-01-04 to 2027-12-31, not the
+days of 2028's New Year holiday, which are 2028's.
 
 A node's state is ``bot.domain.nodes.node_state``, the one definition.
 """
@@ -107,11 +109,16 @@ def following_period(period: Period) -> Period:
 
 def period_ahead(calendar: WorkCalendar, period: Period, as_of: date) -> tuple[date, date]:
     """The days whose nodes a bulletin of ``period`` going out on ``as_of`` lists as due ahead: for a week,
-    ``week_ahead``; for a month and longer, ``as_of`` to the end of the next period of the kind and the rest
-    days right after it (as ``week_ahead`` ends), so that two bulletins of a kind in a row leave no day out."""
+    ``week_ahead``; for a month, quarter or half year, ``as_of`` to the end of the next period of the kind and
+    the rest days right after it (as ``week_ahead`` ends), so that two bulletins of a kind in a row leave no
+    day out. The annual bulletin's stop at the end of the year it names (its list is headed 2027年度): the New
+    Year rest days after it are the next year's, which the weekly and monthly bulletins announce before them
+    and the next annual one lists as overdue if missed."""
     if period.kind == "weekly":
         return week_ahead(calendar, as_of)
     end = following_period(period).end
+    if period.kind == "annual":
+        return as_of, max(end, as_of)
     return as_of, max(calendar.next_working_day(end) - timedelta(days=1), as_of)
 
 

@@ -37,7 +37,7 @@ from bot.domain.worded import worded
 from bot.domain.workdays import WorkCalendar
 
 __all__ = ["WEEKS", "DayMasks", "Duty", "Marks", "Participation", "ReportedMasks", "Row", "Tally", "Week", "day_bits",
-           "last_weeks", "participation", "reported_masks"]
+           "last_weeks", "participation", "pooled_before", "reported_masks"]
 
 WEEKS = 4  # the weeks a participation covers
 DISTRICT: str = worded("code_labels.j2", "district_name")  # the district's row: every unit's days pooled
@@ -92,14 +92,21 @@ class Tally:
 
     due: int = 0
     reported: int = 0
+    before: bool = False  # a day of it came before every project counted was entered in the bot (pooled_before)
 
     @property
     def rate(self) -> float | None:
         """reported ÷ due; None when nothing was due."""
         return share(self.reported, self.due)
 
+    @property
+    def before_entry(self) -> bool:
+        """Nothing was due and the projects were not entered yet (录入台账前), as the web heat map marks such a
+        day: not a week off (节假日、请假、已竣工)."""
+        return self.due == 0 and self.before
+
     def __add__(self, other: Tally) -> Tally:
-        return Tally(self.due + other.due, self.reported + other.reported)
+        return Tally(self.due + other.due, self.reported + other.reported, self.before and other.before)
 
 
 @dataclass(frozen=True)
@@ -229,6 +236,14 @@ class Marks(NamedTuple):
                 else "off")
 
 
+def pooled_before(pooled: int | None, before: int) -> int:
+    """The days 录入台账前 of a row of projects (a liaison's, a unit's, the district's), with one more project whose
+    days before its entry are ``before`` (``Marks.before``): the days before every one of them was entered in the
+    bot, when none was followed here yet. ``pooled``: the row's so far, None before its first project. The one
+    rule of the web heat map's 录入台账前 days and the PNG's weeks (``Tally.before_entry``)."""
+    return before if pooled is None else pooled & before
+
+
 def day_bits(start: date, end: date) -> dict[date, int]:
     """Each day of ``start``..``end`` → its bit in a mask of days (the first day 1, the next 2, then 4…)."""
     count = (end - start).days + 1
@@ -292,6 +307,10 @@ def participation(duties: Iterable[Duty], weeks: Sequence[Week], calendar: WorkC
     liaison_codes: defaultdict[int, list[str]] = defaultdict(list)
     liaison_names: dict[int, str] = {}
     district = weekly()
+    # the rows' days 录入台账前 (pooled_before); the district's under the key None
+    unit_before: dict[str, int] = {}
+    liaison_before: dict[int, int] = {}
+    district_before: dict[None, int] = {}
     for duty in duties:
         if not entered_by(weeks[-1].end, duty.since):
             continue
@@ -299,11 +318,15 @@ def participation(duties: Iterable[Duty], weeks: Sequence[Week], calendar: WorkC
         if not counter.listed(duty, owed):
             continue
         hit = owed & masks.get(duty.project_id, 0)
+        before = counter.before(duty)
+        unit_before[duty.unit] = pooled_before(unit_before.get(duty.unit), before)
+        district_before[None] = pooled_before(district_before.get(None), before)
         unit_codes[duty.unit].append(duty.code)
         tallies = [units[duty.unit], district]
         if duty.liaison_id is not None:
             liaison_names.setdefault(duty.liaison_id, duty.liaison or "")
             liaison_codes[duty.liaison_id].append(duty.code)
+            liaison_before[duty.liaison_id] = pooled_before(liaison_before.get(duty.liaison_id), before)
             tallies.append(liaison_counts[duty.liaison_id])
         for i, week in enumerate(week_masks):
             due = (owed & week).bit_count()
@@ -313,13 +336,16 @@ def participation(duties: Iterable[Duty], weeks: Sequence[Week], calendar: WorkC
                     counts[i][0] += due
                     counts[i][1] += done
 
-    def row(name: str, counts: list[list[int]], codes: list[str], person_id: int | None = None) -> Row:
-        return Row(name, tuple(Tally(due, done) for due, done in counts), tuple(codes), person_id)
+    def row(name: str, counts: list[list[int]], codes: list[str], before: int, person_id: int | None = None) -> Row:
+        return Row(name, tuple(Tally(due, done, bool(before & week)) for (due, done), week in zip(counts, week_masks,
+                                                                                              strict=True)),
+                   tuple(codes), person_id)
 
     return Participation(
         weeks=tuple(weeks),
-        units=_ordered(row(name, counts, unit_codes[name]) for name, counts in units.items()),
-        liaisons=_ordered(row(liaison_names[person_id], counts, liaison_codes[person_id], person_id)
+        units=_ordered(row(name, counts, unit_codes[name], unit_before[name]) for name, counts in units.items()),
+        liaisons=_ordered(row(liaison_names[person_id], counts, liaison_codes[person_id], liaison_before[person_id],
+                              person_id)
                           for person_id, counts in liaison_counts.items()),
-        district=row(DISTRICT, district, []),
+        district=row(DISTRICT, district, [], district_before.get(None, 0)),
     )

@@ -57,6 +57,8 @@ class ProjectStanding:
     nodes_due: int = 0  # nodes of that year counted on the cut-off day: done, or planned before it
     # finished on the cut-off day (from its 竣工 day, bot.domain.nodes.finished_since); None: as its stage says
     finished_then: bool | None = None
+    # a 补报 of the 项目办's is among the reports counted: with no last_report_at, 最近填报 says so
+    backfilled: bool = False
 
     @property
     def punctuality(self) -> float | None:

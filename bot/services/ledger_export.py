@@ -103,6 +103,14 @@ def _level(level: int) -> str:
     return LEVEL_NAMES[level] if 0 <= level < len(LEVEL_NAMES) else str(level)
 
 
+def _last_report(p: ProjectStanding) -> datetime | str | None:
+    """最近填报: the liaison's latest report; without one, words saying so when the 项目办 entered a 补报 (an empty
+    cell next to counted money reads as "nothing was ever reported")."""
+    if p.last_report_at is not None or not p.backfilled:
+        return _local(p.last_report_at)
+    return str(shared_renderer().words("_no_own_report", "only_backfilled"))
+
+
 PROJECT_COLUMNS: tuple[Column[ProjectStanding], ...] = (
     Column("code", lambda p: p.code),
     Column("name", lambda p: p.name),
@@ -120,7 +128,7 @@ PROJECT_COLUMNS: tuple[Column[ProjectStanding], ...] = (
     Column("schedule", lambda p: p.schedule, PCT),
     Column("gap", lambda p: p.gap, POINTS),
     Column("light", lambda p: p.light, named="lights"),
-    Column("last_report", lambda p: _local(p.last_report_at), DATETIME),
+    Column("last_report", lambda p: _last_report(p), DATETIME),
     Column("node_punctuality", lambda p: p.node_punctuality, PCT),
     Column("rank", lambda p: p.rank, INT),
 )

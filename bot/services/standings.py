@@ -107,7 +107,7 @@ def build_standings(figures: ProjectFigures, *, cutoff: date,
             working_days=working_days, open_problems=open_problems.get(row.id, 0),
             planned_start=row.planned_start, planned_finish=row.planned_finish, rank=place,
             started_on=started_on, finished_on=finished_on, nodes_on_time=nodes_on_time, nodes_due=nodes_due,
-            finished_then=finished_by(row.stage, row.finish_day, cutoff),
+            finished_then=finished_by(row.stage, row.finish_day, cutoff), backfilled=report.backfilled,
         ))
     return standings
 

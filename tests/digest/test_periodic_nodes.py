@@ -139,3 +139,28 @@ async def test_a_half_year_names_its_half(db: Database, district: District, tmp_
 
     assert "上半年逾期完成 1 个" in rendered.text
     assert "2026年下半年（2026-07-01 至 2027-01-03）到期 1 个" in rendered.text
+
+
+def test_the_annual_bulletin_looks_ahead_to_the_end_of_the_year_it_names() -> None:
+    """2026's annual bulletin goes out on 2027-01-04 and heads its list 2027年度: it stops on 2027-12-31, not
+    over 2028's New Year holiday (those days are 2028's)."""
+    year = parse_period("annual", "2026")
+    as_of = due_day(CALENDAR, year)
+    assert as_of == date(2027, 1, 4)
+    assert period_ahead(CALENDAR, year, as_of) == (date(2027, 1, 4), date(2027, 12, 31))
+
+
+async def test_the_annual_text_lists_only_the_next_years_nodes_as_due(
+        db: Database, district: District, tmp_path: Path) -> None:
+    await district.project("ZD2026-001", unit="区住建局", lead="刘文华")
+    await district.node("ZD2026-001", "主体封顶", date(2027, 12, 30))
+    await district.node("ZD2026-001", "竣工验收", date(2028, 1, 2))  # 2028's New Year holiday
+
+    rendered = await render(db, tmp_path, parse_period("annual", "2026"))
+
+    nodes = rendered.text.split("📅 <b>项目节点</b>", 1)[1]
+    assert ("2027年度（2027-01-04 至 2027-12-31）到期 1 个：\n"
+            "· 区住建局：ZD2026-001 项目ZD2026-001「主体封顶」2027-12-30") in nodes, nodes
+    assert "竣工验收" not in rendered.text
+    mine = "\n".join(rendered.leaders[district.people["刘文华"]])
+    assert "主体封顶" in mine and "竣工验收" not in mine

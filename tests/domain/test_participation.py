@@ -122,7 +122,7 @@ def test_nothing_is_due_before_a_project_was_entered() -> None:
     """Entered on Wednesday 9/30 (the weeks before it was not in the bot): 9/30 and 10/8–10/10 are due."""
     duty = Duty(10, "A", "在建", "区住建局", HAO, "郝芳", since=date(2026, 9, 30))
     part = participation([duty], WEEKS, CALENDAR, {10: {date(2026, 9, 14), date(2026, 9, 30)}})
-    assert part.district.weeks == (Tally(0, 0), Tally(0, 0), Tally(1, 1), Tally(3, 0))
+    assert part.district.weeks == (Tally(0, 0, True), Tally(0, 0, True), Tally(1, 1, True), Tally(3, 0))
     # the heat map: the days before it was entered are no rest days, a report then (only seeded data has one) neither
     assert day_marks(duty, WEEKS[2].days[:3], CALENDAR, {date(2026, 9, 28)}) == ["before", "before", "miss"]
 
@@ -142,6 +142,33 @@ def test_a_liaisons_days_are_before_entry_only_before_all_his_projects_were_ente
         "ok", "off", "off", "off", "off", "off", "off", "off", "miss", "miss", "miss", "off"]
 
 
+def test_a_week_before_entry_is_the_web_pages_days_before_entry() -> None:
+    """The PNG heat map's weeks 录入台账前 (``Tally.before_entry``) follow the web page's days (``pooled_before``):
+    郝芳's A entered 9/30 and B 10/8: his two first weeks owed nothing because neither was entered yet; the third
+    owed 9/30 (its first days are before entry, but the week is counted); a unit with a project followed all
+    along has no week before entry, nor has the district."""
+    a = Duty(10, "A", "在建", "区住建局", HAO, "郝芳", since=date(2026, 9, 30))
+    b = Duty(11, "B", "在建", "区住建局", HAO, "郝芳", since=date(2026, 10, 8))
+    old = Duty(12, "C", "在建", "区交通局", WU, "武杰", since=date(2026, 9, 1))
+    part = participation([a, b, old], WEEKS, CALENDAR, {})
+    hao = part.liaison(HAO)
+    assert hao is not None
+    assert [t.before_entry for t in hao.weeks] == [True, True, False, False]
+    assert [t.due for t in hao.weeks] == [0, 0, 1, 6]
+    housing = part.unit("区住建局")
+    assert housing is not None and [t.before_entry for t in housing.weeks] == [True, True, False, False]
+    assert not any(t.before_entry for t in part.district.weeks)  # C was followed all along
+    # the web marks the same weeks' days 录入前: every day of the first two weeks
+    masks = DayMasks(WEEKS[0].start, CUTOFF, CALENDAR)
+    _units, rows = _counted([a, b, old], WEEKS, CALENDAR, reported_masks([], WEEKS[0].start), CUTOFF)
+    row = next(r for r in rows if r.name == "郝芳")
+    cells = dict(zip(masks.days, row.cells, strict=True))
+    assert {cells[d] for d in WEEKS[0].days + WEEKS[1].days} == {"before"}
+    # a week off (国庆) of a project followed all along is not before entry
+    holiday = participation([old], [Week(date(2026, 10, 1), date(2026, 10, 7))], CALENDAR, {})
+    assert holiday.district.weeks == (Tally(0, 0),) and not holiday.district.weeks[0].before_entry
+
+
 def test_a_project_entered_finished_in_the_weeks_is_not_listed_one_finished_in_them_is() -> None:
     """Both are given for the days before their 竣工 in the weeks (their stage moved then): D, entered on 10/9 as
     竣工 that day, owed none and is not listed (nor its liaison, nor its unit); E, finished on 10/9, owed 9/28–9/30
@@ -151,7 +178,7 @@ def test_a_project_entered_finished_in_the_weeks_is_not_listed_one_finished_in_t
     finished = Duty(14, "E", "竣工", "区住建局", WU, "武杰", since=date(2026, 9, 28), moves=finish)
     part = participation([entered, finished], WEEKS, CALENDAR, {14: {date(2026, 9, 28)}})
     assert [r.name for r in part.liaisons] == ["武杰"] and [r.name for r in part.units] == ["区住建局"]
-    assert part.district.weeks == (Tally(0, 0), Tally(0, 0), Tally(3, 1), Tally(1, 0))
+    assert part.district.weeks == (Tally(0, 0, True), Tally(0, 0, True), Tally(3, 1), Tally(1, 0))
     masks = DayMasks(WEEKS[0].start, CUTOFF, CALENDAR)
     assert not masks.listed(entered) and masks.listed(finished)
 

@@ -73,3 +73,20 @@ async def test_a_day_the_ledgers_dated_figure_holds_is_not_backfilled(
     asked = await tg.send(ADMIN, f"/correct {CODE} 2027-01-08 300 主体施工 理由：漏报")
     assert "确认补报" in asked.buttons, asked
     assert "已取消补报" in await tg.press(ADMIN, "取消")
+
+
+async def test_a_project_with_only_backfills_says_so_on_its_card(
+    december: TelegramHarness,  # noqa: F811
+    settings: Settings,  # noqa: F811
+) -> None:
+    """Entered on 2026-12-20, the project's only report is the 项目办's 补报 of 12-21: the card's 最近填报 says
+    so instead of 「暂无」 next to the money it counts, and the 补报 is still not its latest report."""
+    tg = december
+    office = await _office(tg, settings)
+    office.travel(at(date(2026, 12, 22), 10))
+    assert "最近填报：暂无\n" in (await tg.send(ADMIN, f"/project {CODE}")).text + "\n"
+    asked = await tg.send(ADMIN, f"/correct {CODE} 2026-12-21 300 主体施工 理由：联络员出差")
+    assert "确认补报" in asked.buttons, asked
+    await tg.press(ADMIN, "确认补报")
+    card = (await tg.send(ADMIN, f"/project {CODE}")).text
+    assert "最近填报：暂无（仅有项目办补报）" in card, card

@@ -69,7 +69,7 @@ async def test_a_month_of_a_lead_and_his_stand_in(telegram: TelegramHarness) -> 
     taken = inbox.text(CHEN)
     assert "管理员已将 刘文华 包抓的 ZD2026-006 水刺无纺布新增生产线 交由 孙立新 包抓" in taken, taken
     assert "您不再代 刘文华 处理这些项目的问题。" in taken, taken
-    assert "刘文华 其余包抓项目 ZD2026-001、ZD2026-011、" in inbox.text(CHEN), inbox
+    assert "刘文华 其余包抓项目 ZD2026-001 城北高速连接线、ZD2026-011 " in inbox.text(CHEN), inbox
     desk.travel(nov(23, 11, 0))
     renamed = await telegram.send(ADMIN, "/project_set ZD2026-001 名称 城北高速连接线（一期）")
     assert "城北高速连接线（一期）" in renamed.text, renamed

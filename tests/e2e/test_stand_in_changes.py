@@ -189,7 +189,8 @@ async def test_one_standing_in_for_both_leads_of_a_handover_is_told_once(telegra
                            "孙立新 2026-11-16 至 2026-11-20 请假，也由您代理：期间这些项目的问题上报、延期申请审批"
                            "和批示仍由您代为处理，改为代 孙立新 处理。"), told
     assert "- 已上报至包抓领导、待您批示或协调的问题（1）：W0001" in told, told
-    assert "刘文华 其余包抓项目 ZD2026-006、" in told and "仍由您代为处理至 2026-11-20" in told, told
+    assert "刘文华 其余包抓项目 ZD2026-006 水刺无纺布新增生产线、" in told, told
+    assert "等8个项目 仍由您代为处理至 2026-11-20，发送 /mine 查看全部。" in told, told
     assert inbox.labels(CHEN) == [[["W0001 批示", "W0001 详情"]]], inbox
 
     desk.travel(nov(18, 11, 0))

@@ -12,7 +12,7 @@ from matplotlib.text import Text
 from PIL import Image
 
 from bot.domain.participation import Row, Tally, last_weeks
-from bot.heatmap import MAX_ROWS, NONE_COLOR, RATES, heatmap_chart, heatmap_figure
+from bot.heatmap import BEFORE_COLOR, BEFORE_HATCH, MAX_ROWS, NONE_COLOR, RATES, heatmap_chart, heatmap_figure
 
 WEEKS = last_weeks(date(2026, 11, 22))
 ROWS = [Row("区住建局", (Tally(15, 15), Tally(15, 12), Tally(15, 3), Tally(0, 0))),
@@ -60,3 +60,21 @@ def test_a_long_list_is_cut_and_an_empty_one_still_drawn() -> None:
     assert f"共{MAX_ROWS + 15}个牵头单位，列出{MAX_ROWS}个" in fig.axes[0].get_title(loc="left")
     empty = heatmap_chart([], WEEKS, title="联络员近四周填报率", what="联络员")
     assert empty.startswith(b"\x89PNG") and len(empty) > 2_000
+
+
+def test_weeks_before_the_projects_were_entered_are_marked_as_the_web_marks_them() -> None:
+    """A week with nothing due because the unit's projects were not in the ledger yet is not a week off: a
+    hatched pale cell reading 录入前, and a legend names both (the web page's 录入台账前 words)."""
+    rows = [Row("区新录入局", (Tally(0, 0, True), Tally(0, 0), Tally(5, 3, True), Tally(5, 5)))]
+    fig = heatmap_figure(rows, WEEKS, title="t", what="牵头单位")
+    drawn = cells(fig)
+    before, off = drawn[0], drawn[1]
+    assert before.get_hatch() == BEFORE_HATCH and off.get_hatch() is None
+    assert to_rgb(before.get_facecolor()) == to_rgb(BEFORE_COLOR) != to_rgb(off.get_facecolor())
+    assert to_rgb(off.get_facecolor()) == to_rgb(NONE_COLOR)
+    assert drawn[2].get_hatch() is None  # counted (due days), whatever its first days
+    fig.canvas.draw()
+    words = [t.get_text() for t in fig.findobj(Text) if t.get_text()]
+    assert words.count("录入前") == 1 and words.count("—") == 1
+    legend = [t.get_text() for t in fig.legends[0].get_texts()]
+    assert legend == ["无需填报（节假日、请假、已竣工）", "录入台账前（尚未在本系统跟踪，无需填报）"]

@@ -22,6 +22,7 @@ from bot.domain.participation import (
     Week,
     last_weeks,
     participation,
+    pooled_before,
     reported_masks,
 )
 from bot.domain.workdays import WorkCalendar
@@ -110,7 +111,7 @@ def _counted(duties: Sequence[Duty], weeks: Sequence[Week], calendar: WorkCalend
         seen[1] |= marks.miss
         seen[2] |= marks.wait
         seen[3] |= marks.late
-        seen[4] &= marks.before
+        seen[4] = pooled_before(seen[4], marks.before)  # 录入台账前: before every one of his projects
     liaisons = []
     for person_id, (name, codes, (ok, miss, wait, late, before)) in pooled.items():
         late &= ~miss

@@ -77,7 +77,8 @@ async def test_a_towns_blank_figures_say_why(site: WebHarness) -> None:
             entered_today = await response.text()
     # the import day: the project was entered today, and today counts once it is over: blank, and says why
     # (it read 0.0 % or 100.0 % as the first report came in, the morning's reports moving the town)
-    assert figure(entered_today, "填报及时率（本周）") == ["—", "本周尚无已过完的应填报日，不计（当天的填报次日起计入）"]
+    assert figure(entered_today, "填报及时率（本周）") == ["—",
+                                                       "本周尚无已过完的应填报日，不计（当天的填报次日起计入）"]
     await on_tuesday(site)
     async with site.signed_in(ROLE_PEOPLE["admin"]) as client:
         async with client.get(f"/web/town/{quote('新城镇')}") as response:
@@ -112,8 +113,8 @@ async def test_a_unit_pages_dashes_are_explained_under_its_projects(site: WebHar
     finished, unplanned = row_of(page, "ZD2026-021"), row_of(page, "ZD2026-006")
     assert finished[-1] == "—" and finished[0].isdigit()
     assert unplanned[0] == "—" and unplanned[-1] == "0/1"
-    assert ('<p class="muted">名次「—」：无年度计划，不参与排名。本周填报「—」：本周尚无已过完的应填报日（当天的填报次日起计入；'
-            "已竣工或投产、逢节假日或请假的日子不计）。</p>") in page
+    assert ('<p class="muted">名次「—」：无年度计划，不参与排名。本周填报「—」：本周尚无已过完的应填报日'
+            "（当天的填报次日起计入；已竣工或投产、逢节假日或请假的日子不计）。</p>") in page
     assert "名次「—」" not in plain and "本周填报「—」" not in plain
 
 
@@ -124,8 +125,8 @@ async def test_the_unit_list_explains_its_dashes(site: WebHarness) -> None:
         async with client.get("/web/units") as response:
             entered_today = await response.text()
     # the import day: no day of the week is over for projects entered today, and the note says so too
-    assert ('<p class="muted">填报及时率「—」：本周尚无已过完的应填报日（当天的填报次日起计入）；问题按期办结「—」：本期无到期问题；'
-            "综合得分按其余各项折算。</p>") in entered_today
+    assert ('<p class="muted">填报及时率「—」：本周尚无已过完的应填报日（当天的填报次日起计入）；'
+            "问题按期办结「—」：本期无到期问题；综合得分按其余各项折算。</p>") in entered_today
     await on_tuesday(site)  # Monday over: every unit has a 填报及时率, and the note says the one blank figure
     async with site.signed_in(ROLE_PEOPLE["admin"]) as client:
         async with client.get("/web/units") as response:

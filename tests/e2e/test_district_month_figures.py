@@ -32,6 +32,7 @@ from sqlalchemy import select
 
 from bot.clock import FrozenClock
 from bot.config import Settings
+from bot.services.standings import standings_and_changes
 from storage.models import Project
 from tests.admin.admin_support import ADMIN_NAME, wire_admin
 from tests.admin.test_admin_import import send_document
@@ -279,3 +280,22 @@ async def test_a_ledger_dated_after_today_does_not_swallow_the_reports_to_come(
     office.travel(at(date(2026, 12, 16), 10))
     saved = await tg.send(WU, "/report ZD2026-002 100 清表")
     assert "年度累计完成：550.0 万元" in saved.text, (preview.text, saved.text)
+
+
+async def test_on_a_monday_morning_rank_compares_the_units_without_the_week_s_punctuality(
+        district: TelegramHarness, settings: Settings) -> None:
+    """Monday 12-14 at 09:00: no working day of the week is over, so the units' scores have no 按时填报; Sunday's
+    (the last period's) had last week's, when almost nobody reported. Compared like with like (Sunday's scores
+    restated without 按时填报), nothing but a day of 序时进度 moves a unit: no jump of several points and places
+    from a part only Sunday measured."""
+    tg = district
+    office = Office(tg, settings)
+    await office.setup(*PEOPLE)
+    office.travel(at(date(2026, 12, 14), 9))
+    async with tg.session() as session:
+        now, changes = await standings_and_changes(session, today=date(2026, 12, 14))
+    assert changes.since == date(2026, 12, 13)
+    scored = [g for g in now.units if g.score is not None]
+    assert scored and all(g.punctuality is None for g in scored)  # no day of the week over yet
+    moved = {g.name: changes.units[g.name] for g in scored}
+    assert all(c.points is not None and abs(c.points) < 1.0 for c in moved.values()), moved

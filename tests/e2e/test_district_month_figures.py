@@ -37,7 +37,7 @@ from storage.models import Project
 from tests.admin.admin_support import ADMIN_NAME, wire_admin
 from tests.admin.test_admin_import import send_document
 from tests.e2e.harness import SAMPLE_LEDGER, TelegramHarness, build_core, e2e_settings
-from tests.e2e.test_digests import GROUP, HAO, LI_HT, PEOPLE, SHANGHAI, WANG, WU, Office, _harness, texts
+from tests.e2e.test_digests import GROUP, HAO, LI_HT, PEOPLE, SHANGHAI, WANG, WU, ZHAO, Office, _harness, texts
 from tests.fakes.bot_api import FakeBotAPI
 
 ADMIN = 9001
@@ -299,3 +299,8 @@ async def test_on_a_monday_morning_rank_compares_the_units_without_the_week_s_pu
     assert scored and all(g.punctuality is None for g in scored)  # no day of the week over yet
     moved = {g.name: changes.units[g.name] for g in scored}
     assert all(c.points is not None and abs(c.points) < 1.0 for c in moved.values()), moved
+    # the unit's handler reads why its score has no 按时填报, and its place since Sunday
+    text = (await tg.send(ZHAO, "/rank")).text
+    unit = next(g for g in now.units if g.name == "区住建局")
+    assert (f"<b>区住建局</b>：牵头单位第 {unit.rank}/{len(scored)} 名，综合得分 {unit.score:.1f}"
+            "（本周尚无已过完的应填报日，暂不计按时填报）") in text, text

@@ -13,6 +13,12 @@ bulletins (projects, lead units, towns), a leader's digest and the web overview 
   rounded as they are shown (``bot.domain.rounding.one_decimal``, the figure the ranking orders by) and subtracted
   in decimal: the change reads as the difference of the two scores a reader sees (60.1 分 after 59.7 分: +0.4, where
   60.05 − 59.7 as binary fractions is 0.3499999…, shown +0.3). None when either is unknown.
+- Like with like: a group's score then (and its place then) is restated over the parts its score has now
+  (``restated_groups``): a part not measured now (on a Monday 按时填报, no working day of the week over yet; a
+  problem handling with nothing due yet) is left out of the score then too, the other weights renormalised as
+  in ``bot.domain.ranking.composite_score``, and the groups then ranked again on those scores. Otherwise every
+  Monday would compare a score without 按时填报 with Sunday's score with it, and move the units by a part the
+  week has not measured yet. A part measured now and not then stays (the score then had nothing to measure).
 - A line not ranked now has no change (None in both).
 - Standings of another year are not compared (a year is measured against its own plans): the first
   period of a year shows no change; nor does the first period of all, when nothing was ranked before.
@@ -26,11 +32,13 @@ from dataclasses import dataclass, field
 from datetime import date
 
 from bot.domain.progress import completion_decimal
+from bot.domain.ranking import DEFAULT_SCORE_WEIGHTS, ScoreWeights, composite_score, rank
 from bot.domain.rounding import one_decimal
 from bot.domain.standings import GroupStanding, ProjectStanding, Standings
 from bot.domain.year_to_date import BaseDays, change_bases
 
-__all__ = ["Change", "StandingsChanges", "group_changes", "project_changes", "standings_changes", "with_bases"]
+__all__ = ["Change", "StandingsChanges", "group_changes", "project_changes", "restated_groups", "standings_changes",
+           "with_bases"]
 
 
 @dataclass(frozen=True)
@@ -79,8 +87,40 @@ def project_changes(now: Iterable[ProjectStanding], before: Iterable[ProjectStan
     return moved
 
 
-def group_changes(now: Iterable[GroupStanding], before: Iterable[GroupStanding]) -> dict[str, Change]:
-    """Lead unit (or town) name → its change since ``before`` (the groups of the previous period's standings)."""
+def restated_groups(now: Iterable[GroupStanding], before: Iterable[GroupStanding],
+                    weights: ScoreWeights = DEFAULT_SCORE_WEIGHTS) -> list[GroupStanding]:
+    """The groups of ``before``, each scored over the parts its group in ``now`` has (a part ``None`` now is left
+    out then too; a group not in ``now`` as it was) with ``weights`` (those ``before`` was scored with), ranked
+    again as ``bot.weekly.group_standings`` ranks them. Unchanged when every group has now the parts it had."""
+    current = {g.name: g for g in now}
+    earlier = list(before)
+    restated = [_over_parts_of(g, current.get(g.name), weights) for g in earlier]
+    if all(new is old for new, old in zip(restated, earlier, strict=True)):
+        return earlier
+    ranked = rank(restated, score=lambda g: g.score, tiebreak=lambda g: g.name)
+    return [dataclasses.replace(r.item, score=r.score, rank=r.rank) for r in ranked]
+
+
+def _over_parts_of(old: GroupStanding, now: GroupStanding | None, weights: ScoreWeights) -> GroupStanding:
+    """``old`` scored over the parts ``now`` has (itself when ``now`` lacks none of its parts)."""
+    if now is None:
+        return old
+    kept = {part: getattr(old, part) if getattr(now, part) is not None else None
+            for part in ("investment", "punctuality", "problems", "nodes")}
+    if all(kept[part] == getattr(old, part) for part in kept):
+        return old
+    return dataclasses.replace(old, **kept, score=composite_score(kept["investment"], kept["punctuality"],
+                                                                  kept["problems"], weights, nodes=kept["nodes"]))
+
+
+def group_changes(now: Iterable[GroupStanding], before: Iterable[GroupStanding],
+                  weights: ScoreWeights | None = None) -> dict[str, Change]:
+    """Lead unit (or town) name → its change since ``before`` (the groups of the previous period's standings);
+    with ``weights`` (those ``before`` was scored with), like with like: ``before`` restated over the parts of
+    ``now`` (``restated_groups``)."""
+    now = list(now)
+    if weights is not None:
+        before = restated_groups(now, before, weights)
     earlier = {g.name: g for g in before}
     moved: dict[str, Change] = {}
     for g in now:
@@ -107,8 +147,8 @@ def standings_changes(now: Standings, before: Standings | None) -> StandingsChan
     if before is None or not before.ranked or before.cutoff.year != now.cutoff.year:
         return StandingsChanges()
     return StandingsChanges(since=before.cutoff, projects=project_changes(now.ranked, before.ranked),
-                            units=group_changes(now.units, before.units),
-                            towns=group_changes(now.towns, before.towns))
+                            units=group_changes(now.units, before.units, before.weights),
+                            towns=group_changes(now.towns, before.towns, before.weights))
 
 
 def with_bases(changes: StandingsChanges, base_days: Mapping[date, int], *, cutoff: date) -> StandingsChanges:

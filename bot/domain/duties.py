@@ -48,6 +48,16 @@ def entered_late(days: Iterable[date], calendar: WorkCalendar) -> list[date]:
     return [day for day in days if calendar.is_working_day(day) and not is_reporting_day(day, calendar)]
 
 
+def last_owed_day(end: date, *, today: date | None) -> date:
+    """The last day of a window ending on ``end`` that owes a report: ``end``, unless ``end`` is ``today`` (or
+    later), still under way: liaisons have until the evening, so today is owed only once it is over and the
+    day before is the last (``today`` None: the window is over). The one rule for 填报率
+    (``bot.domain.participation``) and the standings' 按时填报 (``bot.services.standings``)."""
+    if today is None or end < today:
+        return end
+    return today - timedelta(days=1)
+
+
 def entered_by(day: date, entered: date | None) -> bool:
     """Whether a project entered in the bot on the local day `entered` (None: not known, long ago) existed on
     `day`: before that it owes nothing."""

@@ -29,7 +29,7 @@ from datetime import date, timedelta
 from functools import cached_property
 from typing import NamedTuple
 
-from bot.domain.duties import REPORTING_STAGES, due_days, entered_by, report_due
+from bot.domain.duties import REPORTING_STAGES, due_days, entered_by, last_owed_day, report_due
 from bot.domain.leave import LeaveSpan
 from bot.domain.ranking import share
 from bot.domain.stage_history import Move, stage_on
@@ -287,7 +287,7 @@ def participation(duties: Iterable[Duty], weeks: Sequence[Week], calendar: WorkC
     those days as masks: a 补报 the 项目办 entered is not one); ``today``: the day under way, when the weeks
     reach it: it (and any later day) counts for nothing yet."""
     first = weeks[0].start
-    last = weeks[-1].end if today is None else min(weeks[-1].end, today - timedelta(days=1))
+    last = last_owed_day(weeks[-1].end, today=today)
     counter = DayMasks(first, last, calendar)
     week_masks = [counter.mask(week.days) for week in weeks]
     if isinstance(reported, ReportedMasks):

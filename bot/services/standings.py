@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.clock import day_start
 from bot.domain.changes import StandingsChanges, standings_changes, with_bases
+from bot.domain.duties import last_owed_day
 from bot.domain.nodes import finished_by
 from bot.domain.progress import (
     DEFAULT_LIGHT_THRESHOLDS,
@@ -172,8 +173,10 @@ async def read_current_inputs(session: AsyncSession, *, today: date, cutoff: dat
     window_start = cutoff - timedelta(days=cutoff.weekday())
     # the week's problems, read once for the open problems and the units' 问题办理
     problems = await period_problems(session, since=day_start(window_start), end=day_start(cutoff + timedelta(days=1)))
+    # today, still under way, owes no report yet: liaisons have until the evening (as in 填报率)
     figures = await project_figures(session, cutoff=cutoff, window_start=window_start, calendar=calendar,
-                                    entered_by=cutoff if cutoff < today else None, problems=problems)
+                                    entered_by=cutoff if cutoff < today else None, problems=problems,
+                                    owed_to=last_owed_day(cutoff, today=today))
     shares = await unit_problem_shares(session, window_start=window_start, cutoff=cutoff, problems=problems)
     return StandingsInputs(period=cutoff.isoformat(), cutoff=cutoff, figures=figures, problem_shares=shares,
                            thresholds=settings.thresholds, weights=settings.weights, praise_n=settings.praise_n)

@@ -117,7 +117,9 @@ def test_the_weekly_group_text_for_5000_projects_is_one_message(weekly: Bulletin
     assert len(weekly.parts) == 1 and utf16_len(weekly.text) <= LIMIT - 100, utf16_len(weekly.text)
     text = weekly.text
     assert "共 5000 个，列前、后各 5 个" in text and "……（中间 4990 个略）" in text
-    assert "<b>牵头单位排名</b>（共 60 个，列前、后各 5 个）" in text
+    # the units' scores say their window: the week so far, not the month a monthly bulletin of the day counts
+    assert re.search(r"<b>牵头单位排名</b>（按时填报、问题办结按本周 \d{4}-\d\d-\d\d 至 \d{4}-\d\d-\d\d 计，"
+                     "共 60 个，列前、后各 5 个）", text), text
     assert "<b>乡镇（街道）排名</b>（共 30 个，列前、后各 5 个）" in text
     warn = text.split("🚨 <b>预警</b>", 1)[1].split("\n", 1)[0]
     assert "列落后最多的 10 个" in warn and warn.count("ZD2026-") == 10

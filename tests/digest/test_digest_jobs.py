@@ -308,6 +308,8 @@ async def test_october_goes_out_on_the_first_working_day_of_november_with_the_le
     assert "重点项目月通报（2026-10，2026-10-01 至 2026-10-31）" in html and "附件 Excel 台账" in html
     [text] = [r.payload["html"] for r in group if "重点项目月通报（" in r.payload["html"]]
     assert "\n\n\n" not in text, text  # one blank line between sections, never two
+    # the units' scores say their window, the month (a weekly bulletin of a day ending both says its week)
+    assert "<b>牵头单位综合得分</b>（按时填报、问题办结按本月 2026-10-01 至 2026-10-31 计" in text, text
     attachments = [r.payload["attachment"] for r in group if r.payload.get("attachment")]
     # ranking, units, the Excel ledger and the Word bulletin
     assert [a["kind"] for a in attachments] == ["photo", "photo", "document", "document"]
@@ -318,6 +320,7 @@ async def test_october_goes_out_on_the_first_working_day_of_november_with_the_le
     opened = Document(str(tmp_path / word["path"]))
     texts = [p.text for p in opened.paragraphs]
     assert texts[0] == "2026年10月全区重点项目建设月通报" and "一、总体情况" in texts and "四、问题办理情况" in texts
+    assert "按时填报、问题办结按本月（10月1日至10月31日）计。" in texts
     assert len(opened.tables) >= 2 and opened.tables[0].rows[0].cells[1].text == "项目编号"
     assert await digests.run_due(db, RENDERER, now=local(date(2026, 11, 3)), files_root=tmp_path,
                                  kinds=("monthly",)) == []

@@ -105,3 +105,35 @@ def test_the_words_of_a_change(change: Change | None, short: str, full: str) -> 
     assert str(macros.full(change)) == full  # type: ignore[attr-defined]
 
 
+
+
+def test_on_a_monday_a_unit_s_change_leaves_out_the_part_the_week_has_not_measured_yet() -> None:
+    """Monday morning: no working day of the week is over, so the scores have no 按时填报; Sunday's had it. 甲
+    reported badly last week, 乙 well; their investment did not move. Compared like with like (Sunday's scores
+    without 按时填报 too), both are 持平 at +0.0, not 甲 ↑1 +11.4 and 乙 ↓1 −8.6 by a part only Sunday measured."""
+    sunday = make_standings(cutoff=date(2026, 11, 22), units=[
+        make_group(name="甲", investment=0.8, punctuality=0.4, problems=None, score=480 / 7, rank=2),
+        make_group(name="乙", investment=0.7, punctuality=1.0, problems=None, score=550 / 7, rank=1)])
+    monday = make_standings(cutoff=date(2026, 11, 23), units=[
+        make_group(name="甲", investment=0.8, punctuality=None, problems=None, score=80.0, rank=1),
+        make_group(name="乙", investment=0.7, punctuality=None, problems=None, score=70.0, rank=2)])
+
+    units = standings_changes(monday, sunday).units
+
+    assert units["甲"] == Change(0, 0.0) and units["乙"] == Change(0, 0.0)
+    # a part measured both times is compared as it stood: Tuesday's 按时填报 against Sunday's
+    tuesday = make_standings(cutoff=date(2026, 11, 24), units=[
+        make_group(name="甲", investment=0.8, punctuality=1.0, problems=None, score=600 / 7, rank=1),
+        make_group(name="乙", investment=0.7, punctuality=1.0, problems=None, score=550 / 7, rank=2)])
+    units = standings_changes(tuesday, sunday).units
+    assert units["甲"].places == 1 and format_delta(units["甲"].points) == "+17.1"
+    assert units["乙"] == Change(-1, 0.0)
+
+
+def test_a_part_measured_now_and_not_then_stays_in_the_change() -> None:
+    """A unit's first problem due this week, handled late: its score now has a 问题办理 part its score then had
+    not (nothing to measure then); the change shows the fall, it is not restated away."""
+    before = [make_group(name="甲", investment=0.8, punctuality=1.0, problems=None, score=600 / 7, rank=1)]
+    now = [make_group(name="甲", investment=0.8, punctuality=1.0, problems=0.0, score=60 / 0.85, rank=1)]
+
+    assert format_delta(group_changes(now, before, make_standings().weights)["甲"].points) == "−15.1"

@@ -6,7 +6,15 @@ from datetime import date, timedelta
 
 import pytest
 
-from bot.domain.duties import asked_of, due_days, entered_late, is_reporting_day, missed_days, report_due
+from bot.domain.duties import (
+    asked_of,
+    due_days,
+    entered_late,
+    is_reporting_day,
+    last_owed_day,
+    missed_days,
+    report_due,
+)
 from bot.domain.workdays import DayOverride, KeptDays, WorkCalendar
 
 CALENDAR = WorkCalendar([DayOverride(day=date(2026, 11, 28), working=True, name="调休上班")])
@@ -116,3 +124,12 @@ def test_a_day_kept_as_owed_stays_owed_unless_it_is_a_holiday_now() -> None:
     assert not is_reporting_day(date(2027, 1, 31), corrected)
     assert is_reporting_day(date(2027, 3, 15), WorkCalendar(kept=KEPT))  # after the days kept
     assert KEPT.due(date(2026, 12, 31)) is None and KEPT.due(date(2027, 3, 12)) is True
+
+
+def test_a_day_under_way_is_not_owed_until_it_is_over() -> None:
+    """Today owes a report only once it is over: a window ending today (or later) is owed up to yesterday."""
+    today = date(2026, 12, 9)
+    assert last_owed_day(date(2026, 12, 8), today=today) == date(2026, 12, 8)  # a past window: all of it
+    assert last_owed_day(today, today=today) == date(2026, 12, 8)
+    assert last_owed_day(date(2026, 12, 13), today=today) == date(2026, 12, 8)  # a week not over yet
+    assert last_owed_day(today, today=None) == today  # no day under way

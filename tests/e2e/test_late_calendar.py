@@ -156,11 +156,15 @@ async def test_a_holiday_removed_after_its_day_leaves_the_day_owing_nothing(tg: 
     assert "2027-02-01 已过，当天按当时的日历休息、未提醒填报，现恢复为工作日也不计应填报" in restored.text, restored
 
     assert CODE not in await _alerts_at_six(tg, date(2027, 2, 2))  # Tuesday only, not a streak of two
-    assert await _week_to(tg, date(2027, 2, 2)) == (0, 1)
+    # Tuesday 18:00, the day still under way (liaisons have until the evening), owes nothing yet, and Monday
+    # owes nothing at all: /rank's week so far owes no day (it was (0, 1) while the day under way was counted)
+    assert await _week_to(tg, date(2027, 2, 2)) == (0, 0)
     async with tg.session() as session:
         calendar = await load_calendar(session)
     assert calendar.is_working_day(date(2027, 2, 1))  # deadlines follow the calendar as it is
     assert CODE in await _alerts_at_six(tg, date(2027, 2, 3))
+    # on Wednesday the Tuesday is over and owed; the Monday still is not
+    assert await _week_to(tg, date(2027, 2, 3)) == (0, 1)
 
 
 async def test_a_new_release_of_the_holidays_package_does_not_make_a_past_rest_day_owed(

@@ -81,17 +81,23 @@ async def _unit_punctuality(hao: TelegramHarness, unit: str) -> float:
 
 
 async def test_a_finished_project_does_not_lower_its_units_punctuality(hao: TelegramHarness) -> None:
-    """区住建局 leads ZD2026-001, -016 and -031, all 在建. 郝芳 reports ZD2026-001 every working day of the week;
-    nobody reports the other two: 5 of 15 due days. Once the admin sets them 竣工 they owe nothing, and
-    the unit's 按时填报 is 5 of 5 (the same rule as /mine and the reminders)."""
+    """区住建局 leads ZD2026-001, -016 and -031, all 在建. 郝芳 reports ZD2026-001 every working day of the week
+    of 11-23; nobody reports the other two: on Saturday, 5 of 15 due days. Once the admin sets them 竣工 from the
+    Sunday before, they owe nothing that week, and the unit's 按时填报 is 5 of 5 (the same rule as /mine and the
+    reminders).
+
+    The week after the ledger's import (Friday 11-20, the day the projects were entered): the week of 11-16 owed
+    only its Friday, and /rank counts a day once it is over (the day under way owes nothing yet), so the
+    reports of that week could show no 5 of 15 (the old 5/15 was 1 of 3, Friday alone, counted while under way)."""
     await hao.bind(ADMIN, "管理员(区重大项目办)", "admin")
-    for day, amount in [(16, 100), (17, 120), (18, 80), (19, 90), (20, 60)]:
+    for day, amount in [(23, 100), (24, 120), (25, 80), (26, 90), (27, 60)]:
         hao.clock.set(datetime(2026, 11, day, 17, 0, tzinfo=SHANGHAI))
         assert "已记录" in await hao.send(HAO, f"/report {CODE} {amount} 主体施工")
+    hao.clock.set(datetime(2026, 11, 28, 10, 0, tzinfo=SHANGHAI))  # Saturday: the working days are over
     assert await _unit_punctuality(hao, "区住建局") == pytest.approx(5 / 15)
 
     for code in ("ZD2026-016", "ZD2026-031"):
-        asked = await hao.send(ADMIN, f"/project_set {code} 阶段 竣工")
+        asked = await hao.send(ADMIN, f"/project_set {code} 阶段 竣工 2026-11-22")
         if "确认修改" in asked.buttons:
             asked = await hao.press(ADMIN, "确认修改")
         assert "竣工" in asked.text

@@ -5,11 +5,13 @@ or 「较序时 — 个百分点」."""
 from __future__ import annotations
 
 import re
+from datetime import datetime
 from decimal import Decimal
 from urllib.parse import quote
 
 from sqlalchemy import delete, select, update
 
+from bot.clock import SHANGHAI
 from storage.models import AnnualPlan, Project, ProjectNode
 from tests.web.harness import ROLE_PEOPLE, WebHarness
 
@@ -31,6 +33,14 @@ async def without_plan(site: WebHarness, code: str, *, amount: Decimal | None) -
             await session.execute(update(Project).where(Project.id == project_id).values(baseline_year=2025))
         else:
             await session.execute(update(AnnualPlan).where(AnnualPlan.project_id == project_id).values(amount=amount))
+    await site.state.standings.compute()
+
+
+async def on_tuesday(site: WebHarness) -> None:
+    """The clock at 10:00 on Tuesday 11-24, the week after the ledger's import (Friday 11-20, the projects entered
+    that day): Monday is over and owed, so every project still reporting has a 本周填报; the standings recomputed.
+    On the import day itself no day of the week is over for them (the day under way counts once it is over)."""
+    site.core.clock.set(datetime(2026, 11, 24, 10, 0, tzinfo=SHANGHAI))
     await site.state.standings.compute()
 
 
@@ -64,10 +74,19 @@ async def test_a_towns_blank_figures_say_why(site: WebHarness) -> None:
     async with site.signed_in(ROLE_PEOPLE["admin"]) as client:
         async with client.get(f"/web/town/{quote('新城镇')}") as response:
             assert response.status == 200
+            entered_today = await response.text()
+    # the import day: the project was entered today, and today counts once it is over: blank, and says why
+    # (it read 0.0 % or 100.0 % as the first report came in, the morning's reports moving the town)
+    assert figure(entered_today, "填报及时率（本周）") == ["—",
+                                                       "本周尚无已过完的应填报日，不计（当天的填报次日起计入）"]
+    await on_tuesday(site)
+    async with site.signed_in(ROLE_PEOPLE["admin"]) as client:
+        async with client.get(f"/web/town/{quote('新城镇')}") as response:
+            assert response.status == 200
             page = await response.text()
     assert figure(page, "问题按期办结") == ["—", "本期无到期问题，综合得分按其余各项折算"]
     assert figure(page, "节点按期") == ["—", "本期无到期节点，综合得分按其余各项折算"]
-    assert len(figure(page, "填报及时率（本周）")) == 1
+    assert figure(page, "填报及时率（本周）") == ["0.0%"]  # Monday owed, not reported: given, nothing under it
     # the score's investment part is an index against 序时进度, not the completion rate the projects' totals give
     assert figure(page, "投资完成指数")[1:] == ["各项目完成率对照序时进度折算，超序时", "20%", "计满分；不是投资完成率"]
 
@@ -83,6 +102,8 @@ def row_of(page: str, code: str) -> list[str]:
 async def test_a_unit_pages_dashes_are_explained_under_its_projects(site: WebHarness) -> None:
     """区工信局's projects: ZD2026-021 is finished (竣工), no report due; ZD2026-006 has no plan, no place. Their
     dashes are said under the list; a unit whose projects all have both says nothing."""
+    # on Tuesday, Monday over: a project still reporting owes it (on the import day none owed a day yet)
+    await on_tuesday(site)
     await without_plan(site, "ZD2026-006", amount=None)
     async with site.signed_in(ROLE_PEOPLE["admin"]) as client:
         async with client.get(f"/web/unit/{quote('区工信局')}") as response:
@@ -91,15 +112,22 @@ async def test_a_unit_pages_dashes_are_explained_under_its_projects(site: WebHar
             plain = await response.text()
     finished, unplanned = row_of(page, "ZD2026-021"), row_of(page, "ZD2026-006")
     assert finished[-1] == "—" and finished[0].isdigit()
-    assert unplanned[0] == "—" and re.fullmatch(r"\d+/\d+", unplanned[-1])
-    assert ('<p class="muted">名次「—」：无年度计划，不参与排名。本周填报「—」：本周尚无应填报的日子（已竣工或投产，'
-            "或逢节假日、请假）。</p>") in page
+    assert unplanned[0] == "—" and unplanned[-1] == "0/1"
+    assert ('<p class="muted">名次「—」：无年度计划，不参与排名。本周填报「—」：本周尚无已过完的应填报日'
+            "（当天的填报次日起计入；已竣工或投产、逢节假日或请假的日子不计）。</p>") in page
     assert "名次「—」" not in plain and "本周填报「—」" not in plain
 
 
 async def test_the_unit_list_explains_its_dashes(site: WebHarness) -> None:
     """No problem is due anywhere in the sample ledger (every unit's 问题按期办结 is 「—」), every unit has a node
     due and projects with a plan: the note under the list says the one, not the others."""
+    async with site.signed_in(ROLE_PEOPLE["admin"]) as client:
+        async with client.get("/web/units") as response:
+            entered_today = await response.text()
+    # the import day: no day of the week is over for projects entered today, and the note says so too
+    assert ('<p class="muted">填报及时率「—」：本周尚无已过完的应填报日（当天的填报次日起计入）；'
+            "问题按期办结「—」：本期无到期问题；综合得分按其余各项折算。</p>") in entered_today
+    await on_tuesday(site)  # Monday over: every unit has a 填报及时率, and the note says the one blank figure
     async with site.signed_in(ROLE_PEOPLE["admin"]) as client:
         async with client.get("/web/units") as response:
             page = await response.text()

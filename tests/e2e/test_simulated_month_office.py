@@ -381,11 +381,6 @@ async def _into_2027(month: Month) -> list[Call]:
     return calls
 
 
-@pytest.mark.xfail(strict=True, reason="a correction of a 2026 day made in 2027 is noted in 2027-W01 with 「上期通报中"
-                   "的相关数字以本期为准」, but W01 gives no 2026 figure: the 2026 年终考核's 全年累计完成 "
-                   "(293,202 there, "
-                   "271,102 here after it) is left standing with nowhere restating it "
-                   "(bot/templates/_bulletin_corrections.j2)")
 async def test_a_correction_of_last_year_restates_last_year_s_total(
         district: TelegramHarness, settings: Settings) -> None:
     tg = district

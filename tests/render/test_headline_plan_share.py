@@ -24,8 +24,13 @@ def test_no_plan_entered_says_so_rather_than_a_share_of_nothing() -> None:
 def test_some_plans_entered_set_the_planned_projects_against_their_plans() -> None:
     text = _share(Totals(plan=Decimal(1000), done=Decimal(300), rate=0.3, unplanned=2,
                          planned_done=Decimal(200), planned_rate=0.2))
-    assert text == ("其中已录入年度计划的项目完成 200.0 万元，占其年度计划 1,000.0 万元的 20.0%；"
-                    "另有 2 个项目 2027 年度计划尚未录入")
+    assert text == "其中有年度计划的项目完成 200.0 万元，占年度计划 1,000.0 万元的 20.0%（另有 2 个项目无年度计划）"
+
+
+def test_projects_without_a_plan_that_did_nothing_leave_the_share_as_it_is() -> None:
+    text = _share(Totals(plan=Decimal(1000), done=Decimal(300), rate=0.3, unplanned=2,
+                         planned_done=Decimal(300), planned_rate=0.3))
+    assert text == "占年度计划 1,000.0 万元的 30.0%"
 
 
 def test_every_plan_entered_reads_as_before() -> None:

@@ -41,6 +41,7 @@ from bot.render import Renderer
 from bot.services.bulletin_work import BulletinJob, EarlierFigures, OpenProblem, render_files_and_texts
 from bot.services.participation import load_participation
 from bot.workers import Workers
+from jobs.past_years import past_years
 from storage.corrections import Correction, corrections_since, last_bulletin_before
 from storage.ledger_bases import base_day_by_project
 from storage.ledger_bases import base_days as stored_base_days
@@ -106,6 +107,7 @@ async def render_bulletin(session: AsyncSession, renderer: Renderer, *, period: 
     shares = handling_shares(now_problems, start=start, units=units_with_problems(ledger.histories, end=figures_end))
     unclosed = unclosed_lines(period_end)
     unit_problems = [] if period.kind == "weekly" else unit_figures(period_end, start=start)
+    corrections = await _corrections_since_last(session, period)
     job = BulletinJob(
         period=period, cutoff=cutoff, settings=settings, figures=figures, problem_shares=shares,
         problems=problems, unit_problems=unit_problems,
@@ -115,7 +117,8 @@ async def render_bulletin(session: AsyncSession, renderer: Renderer, *, period: 
         change_bases=change_bases(stored_bases, since=measured_on(previous_period(period)), cutoff=cutoff),
         open_problems=_open_problems_by_project(unclosed),
         top_problems=_open_problems_at_the_top(unclosed),
-        corrections=await _corrections_since_last(session, period), out_dir=out_dir, late=late,
+        corrections=corrections, past_years=await past_years(session, corrections, year=cutoff.year, calendar=calendar),
+        out_dir=out_dir, late=late,
         nodes=(await _bulletin_nodes(session, period, calendar, moves, versions)).of_projects(
             p.code for p in figures.projects),
         earlier=await _earlier_figures(session, period, calendar, ledger.histories, moves, versions),

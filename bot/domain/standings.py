@@ -184,20 +184,31 @@ class Standings:
 @dataclass(frozen=True)
 class Totals:
     """Projects taken together: the sum of their plans for the year, of what they did this year, and the
-    completion that makes (None without a plan)."""
+    completion that makes (None without a plan). When only some have their year's plan entered, ``unplanned``
+    counts the others and ``planned_done``/``planned_rate`` are what the planned ones did against their plan,
+    so a headline does not set every project's money against some projects' plans."""
 
     plan: Decimal
     done: Decimal
     rate: float | None
+    unplanned: int = 0
+    planned_done: Decimal = Decimal(0)
+    planned_rate: float | None = None
 
 
 def totals(projects: Iterable[ProjectStanding]) -> Totals:
     """The district's (or a leader's, a unit's) projects together, as the bulletins' headline gives them."""
-    plan = done = Decimal(0)
+    plan = done = planned_done = Decimal(0)
+    unplanned = 0
     for project in projects:
         plan += project.annual_plan
         done += project.ytd_done
-    return Totals(plan=plan, done=done, rate=completion_rate(done, plan))
+        if project.rate is None:
+            unplanned += 1
+        else:
+            planned_done += project.ytd_done
+    return Totals(plan=plan, done=done, rate=completion_rate(done, plan), unplanned=unplanned,
+                  planned_done=planned_done, planned_rate=completion_rate(planned_done, plan))
 
 
 def period_opening(start: date, cutoff: date) -> date | None:

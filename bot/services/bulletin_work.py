@@ -25,6 +25,7 @@ from bot.domain.changes import StandingsChanges, standings_changes
 from bot.domain.digest_settings import DigestSettings
 from bot.domain.node_lists import BulletinNodes, NodeItem, following_period
 from bot.domain.participation import Participation
+from bot.domain.past_year import PastYear
 from bot.domain.periods import KIND_NAMES, Period
 from bot.domain.problem_history import UnitProblemFigures
 from bot.domain.standings import ProblemRow, ProjectStanding, Standings, period_done, period_opening, totals
@@ -88,6 +89,7 @@ class BulletinJob:
     out_dir: Path
     top_problems: list[OpenProblem] = field(default_factory=list)  # open at 区长 or above, for their summary
     corrections: list[Correction] = field(default_factory=list)  # since the last bulletin (上期数据更正)
+    past_years: list[PastYear] = field(default_factory=list)  # the past years those corrections change
     late: bool = False  # the texts open with the late notice
     nodes: BulletinNodes | None = None  # the milestones due in the week ahead and missed (bot.domain.node_lists)
     earlier: EarlierFigures | None = None  # the previous period's figures (None: no changes shown)
@@ -279,7 +281,7 @@ def _render_texts(renderer: Renderer, standings: Standings, changes: StandingsCh
             unit_problems=first(busiest, top_n),
             problem_totals=[sum(u.raised for u in busiest), sum(u.solved for u in busiest),
                             sum(u.overdue for u in busiest)],
-            corrections=job.corrections, names={p.code: p.name for p in standings.projects},
+            corrections=job.corrections, past_years=job.past_years, names={p.code: p.name for p in standings.projects},
             totals=totals(standings.projects),
             period_done=job.period_done(standings), changes=changes, part=job.participation,
             opens_year=job.opens_year, bases=job.bases,

@@ -381,11 +381,6 @@ async def _into_2027(month: Month) -> list[Call]:
     return calls
 
 
-@pytest.mark.xfail(strict=True, reason="a correction of a 2026 day made in 2027 is noted in 2027-W01 with 「上期通报中"
-                   "的相关数字以本期为准」, but W01 gives no 2026 figure: the 2026 年终考核's 全年累计完成 "
-                   "(293,202 there, "
-                   "271,102 here after it) is left standing with nowhere restating it "
-                   "(bot/templates/_bulletin_corrections.j2)")
 async def test_a_correction_of_last_year_restates_last_year_s_total(
         district: TelegramHarness, settings: Settings) -> None:
     tg = district
@@ -396,10 +391,6 @@ async def test_a_correction_of_last_year_restates_last_year_s_total(
     assert "271,102.0" in w01, w01  # 2026's year as corrected, which the 2026 bulletins gave as 271,002
 
 
-@pytest.mark.xfail(strict=True, reason="with no 2027 plan entered, the weekly headline reads "
-                   "「年度累计完成 100.0 万元，"
-                   "占年度计划 0.0 万元的 —」 (bot/templates/bulletin_weekly.j2:5; bulletin_top_summary.j2:2 and "
-                   "bulletin_periodic.j2:5 word it alike)")
 async def test_a_bulletin_before_the_year_s_plans_says_so_in_its_headline(
         district: TelegramHarness, settings: Settings) -> None:
     tg = district

@@ -16,6 +16,7 @@ from datetime import date, timedelta
 from decimal import Decimal
 
 from bot.domain.duties import entered_by
+from bot.domain.periods import measured_on, period_containing, previous_period
 from bot.domain.progress import completion_rate, schedule_progress
 from bot.domain.standings import ProjectStanding, totals
 from bot.domain.year_to_date import BaseDays, base_days
@@ -107,9 +108,16 @@ def monthly_cumulative(*, year: int, today: date, baseline: Decimal, daily: Mapp
 
 
 def recent_week_ends(cutoff: date, weeks: int = 4) -> list[date]:
-    """The ends of the last ``weeks`` weeks up to ``cutoff`` (``cutoff`` and every seventh day before it), oldest
-    first, those of ``cutoff``'s year only (a year is measured against its own plans)."""
-    days = [cutoff - timedelta(days=7 * n) for n in range(weeks - 1, -1, -1)]
+    """The points of a lead official's trend up to ``cutoff``, oldest first: the cut-off days of the ``weeks`` - 1
+    weekly bulletins cut before it (``bot.domain.periods.measured_on``: a week spanning two years is cut on
+    12-31), then ``cutoff`` itself; those of ``cutoff``'s year only (a year is measured against its own plans).
+    A leader finds each earlier point in a bulletin he was sent."""
+    week = period_containing("weekly", cutoff)
+    days = [cutoff]
+    while len(days) < weeks:
+        if measured_on(week) < days[0]:
+            days.insert(0, measured_on(week))
+        week = previous_period(week)
     return [day for day in days if day.year == cutoff.year]
 
 

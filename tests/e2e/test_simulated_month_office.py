@@ -313,10 +313,6 @@ async def test_the_office_reads_the_half_month_s_missing_reports_one_line_each(
     assert lines[listed[-1] + 1] == "……另有 12 个未报送。", status
 
 
-@pytest.mark.xfail(strict=True, reason="a lead official's 4-week trend steps back 7 days from the bulletin's "
-                   "cut-off: W53 and December's bulletins (cut on Thursday 12-31) show 12-10, 12-17, 12-24, "
-                   "points no bulletin had, in place of the weeks' ends 12-13, 12-20, 12-27 "
-                   "(bot/domain/trend.py recent_week_ends)")
 async def test_the_trend_of_the_week_across_new_year_ends_on_the_weeks_that_went_out(
         district: TelegramHarness, settings: Settings) -> None:
     """W52's digest told 刘文华 12月20日 and 12月27日; W53's (cut at 12-31) goes on from there: 12月27日 → 12月31日,
@@ -335,10 +331,6 @@ async def test_the_trend_of_the_week_across_new_year_ends_on_the_weeks_that_went
     assert "12月24日" not in w53, w53
 
 
-@pytest.mark.xfail(strict=True, reason="the 批示 notice names the stand-in alone (「W0001 批示：孙立新」), where the "
-                   "extension's says 「陈建国（代理 刘文华）」: the liaison and the unit cannot tell why another "
-                   "leader writes on their project (bot/templates/problem_update.j2, first line; "
-                   "problem_extension_decided.j2 reads event.detail's stand_in_for_name)")
 async def test_a_stand_in_s_instruction_says_whose_place_he_writes_in(
         district: TelegramHarness, settings: Settings) -> None:
     """刘文华 is on leave 12-18 … 12-31 with 孙立新 standing in; W0001 (ZD2026-001, 刘文华's project) goes up to the

@@ -346,7 +346,11 @@ async def test_every_surface_shows_the_same_figures(db: Database, tmp_path: Path
     assert f"无年度计划 {len(codes) - len(planned)} 个" in weekly.text
     done = sum((entered.ytd(c, SUNDAY) for c in codes), Decimal(0))
     plan = sum(entered.plan.values(), Decimal(0))
-    headline = f"年度累计完成 {wan(done)} 万元，占年度计划 {wan(plan)} 万元的 {pct(float(done / plan))}"
+    planned_done = sum((entered.ytd(c, SUNDAY) for c in planned), Decimal(0))
+    assert planned_done != done  # projects without a plan did some of the year's money: the headline says so
+    headline = (f"年度累计完成 {wan(done)} 万元，其中有年度计划的项目完成 {wan(planned_done)} 万元，"
+                f"占年度计划 {wan(plan)} 万元的 {pct(float(planned_done / plan))}"
+                f"（另有 {len(codes) - len(planned)} 个项目无年度计划）")
     assert headline in weekly.text and headline in monthly.text
     assert headline in html_to_plain("\n".join(weekly.top_parts))  # the top officials' summary says it too
 
@@ -476,10 +480,13 @@ async def test_every_surface_shows_the_same_figures(db: Database, tmp_path: Path
     assert any(f"本期（4月1日至6月30日）完成投资{wan(may_done)}万元；年度累计完成投资{wan(done)}万元" in p
                for p in paragraphs)
     year_done = sum((entered.ytd(c, date(2026, 12, 31)) for c in codes), Decimal(0))
-    assert f"全年累计完成投资 {wan(year_done)} 万元，占年度计划 {wan(plan)} 万元" in annual.text
+    year_planned = sum((entered.ytd(c, date(2026, 12, 31)) for c in planned), Decimal(0))
+    assert (f"全年累计完成投资 {wan(year_done)} 万元，其中有年度计划的项目完成 {wan(year_planned)} 万元，"
+            f"占年度计划 {wan(plan)} 万元") in annual.text
     assert "本期完成投资" not in annual.text
     paragraphs = [p.text for p in Document(str(annual.files["document"])).paragraphs]
-    assert any(f"2026年1月1日至12月31日累计完成投资{wan(year_done)}万元，占年度计划" in p for p in paragraphs)
+    assert any(f"2026年1月1日至12月31日累计完成投资{wan(year_done)}万元，"
+               f"其中有年度计划的项目完成{wan(year_planned)}万元，占年度计划{wan(plan)}万元" in p for p in paragraphs)
     # The Word table's 全区 row is its units' sum and the text's 全区 line; its units come in the text's order.
     district_row, *problem_rows = table_rows(monthly.files["document"], "责任单位")[1:]
     sums = [sum(int(r[i]) for r in problem_rows) for i in (1, 2, 3)]

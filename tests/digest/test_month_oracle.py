@@ -234,7 +234,9 @@ async def bulletin_differences(book: Book, weekly: Rendered, monthly: Rendered, 
                     f"（{signed(book.gap(c, cutoff))} 个百分点）")
             if line not in digest:
                 found.append(f"{name} digest lacks: {line}")
-        for end in (cutoff - timedelta(days=7 * n) for n in range(3, -1, -1)):
+        # the trend's points: the cut-off days (Sundays) of the three weekly bulletins before, then the cut-off
+        sunday = cutoff - timedelta(days=(cutoff.weekday() + 1) % 7 or 7)
+        for end in [sunday - timedelta(days=7 * n) for n in (2, 1, 0)] + [cutoff]:
             mine = [c for c in held if book.rows[c].entered <= end]
             pooled = (sum((book.ytd(c, end) for c in mine), Decimal(0))
                       / sum((book.rows[c].plan for c in mine), Decimal(0)))

@@ -6,7 +6,7 @@ few red projects and milestones (节点); the rest is in the ranking chart and t
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Generic, TypeVar
 
@@ -39,19 +39,38 @@ def head_and_tail(items: Sequence[T], n: int) -> Cut[T]:
     return Cut(list(items[:n]), list(items[len(items) - n:]), len(items) - 2 * n)
 
 
-def first(items: Sequence[T], m: int) -> Cut[T]:
-    """The first ``m`` of ``items`` and how many more there are (no tail)."""
-    if m < 0:
-        raise ValueError("m must be non-negative")
-    return Cut(list(items[:m]), [], max(len(items) - m, 0))
+def _whole_ties(items: Sequence[T], m: int, key: Callable[[T], object] | None) -> int:
+    """How many of the first ``m`` of ``items`` to show so that no tie (same ``key``) is cut: the whole tie
+    at the cut when the list stays within ``2m``, else none of it (naming some tied items and not others
+    would be unfair)."""
+    if key is None or m == 0 or len(items) <= m or key(items[m - 1]) != key(items[m]):
+        return min(m, len(items))
+    tied = key(items[m - 1])
+    start = m - 1
+    while start > 0 and key(items[start - 1]) == tied:
+        start -= 1
+    end = m
+    while end < len(items) and key(items[end]) == tied:
+        end += 1
+    return end if end <= 2 * m else start
 
 
-def last(items: Sequence[T], m: int) -> Cut[T]:
-    """The last ``m`` of ``items`` (in their order) and how many come before them."""
+def first(items: Sequence[T], m: int, *, key: Callable[[T], object] | None = None) -> Cut[T]:
+    """The first ``m`` of ``items`` and how many more there are (no tail); with ``key`` (a place in a
+    ranking), a tie at the cut is listed whole or not at all."""
     if m < 0:
         raise ValueError("m must be non-negative")
-    shown = list(items[max(len(items) - m, 0):]) if m else []
-    return Cut([], shown, len(items) - len(shown))
+    shown = _whole_ties(items, m, key)
+    return Cut(list(items[:shown]), [], len(items) - shown)
+
+
+def last(items: Sequence[T], m: int, *, key: Callable[[T], object] | None = None) -> Cut[T]:
+    """The last ``m`` of ``items`` (in their order) and how many come before them; with ``key``, a tie at
+    the cut is listed whole or not at all."""
+    if m < 0:
+        raise ValueError("m must be non-negative")
+    shown = _whole_ties(list(reversed(items)), m, key)
+    return Cut([], list(items[len(items) - shown:]) if shown else [], len(items) - shown)
 
 
 @dataclass(frozen=True)
@@ -63,10 +82,14 @@ class BulletinCuts:
     unscored_units: int  # lead units with nothing to score them on (not listed)
     towns: Cut[GroupStanding]
     unscored_towns: int
-    praised: Cut[ProjectStanding]  # the first n of those praised (ties can make the list longer)
-    urged: Cut[ProjectStanding]  # the last n of those urged (the furthest behind)
+    praised: Cut[ProjectStanding]  # the first n of those praised, a tie at the cut whole or not at all
+    urged: Cut[ProjectStanding]  # the last n of those urged (the furthest behind), likewise
     warned: Cut[ProjectStanding]  # at most m red projects, the furthest behind first
     unplanned: Cut[ProjectStanding]  # the first 2n projects without a plan for the year
+
+
+def _place(project: ProjectStanding) -> object:
+    return project.rank
 
 
 def bulletin_cuts(standings: Standings, *, top_n: int, red_max: int) -> BulletinCuts:
@@ -78,8 +101,8 @@ def bulletin_cuts(standings: Standings, *, top_n: int, red_max: int) -> Bulletin
         unscored_units=len(standings.units) - len(units),
         towns=head_and_tail(towns, top_n),
         unscored_towns=len(standings.towns) - len(towns),
-        praised=first(standings.praised, top_n),
-        urged=last(standings.urged, top_n),
+        praised=first(standings.praised, top_n, key=_place),
+        urged=last(standings.urged, top_n, key=_place),
         warned=first(standings.warned, red_max),
         unplanned=first(standings.unplanned, 2 * top_n),
     )

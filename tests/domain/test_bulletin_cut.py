@@ -39,3 +39,20 @@ def test_nothing_is_lost_or_repeated(items: list[int], n: int) -> None:
         assert len(cut.head) == len(cut.tail) == n
     for part in (first(items, n), last(items, n)):
         assert part.total == len(items) and len(part.head) + len(part.tail) == min(n, len(items))
+
+
+def test_a_cut_inside_a_tie_names_all_of_the_tie_or_none_of_it() -> None:
+    """Six projects tied last and five listed would leave one out arbitrarily: the whole tie is listed when it
+    fits twice the length, else none of it (the count says how many more there are)."""
+    place = {"a": 1, "b": 2, "c": 3, "d": 3, "e": 3, "f": 3, "g": 3, "h": 3}
+    urged = last(list("cdefgh"), 5, key=place.get)
+    assert (urged.tail, urged.hidden) == (list("cdefgh"), 0)
+    praised = first(list("abcdefgh"), 4, key=place.get)
+    assert (praised.head, praised.hidden) == (list("abcdefgh"), 0)
+    praised = first(list("abcdefgh"), 2, key=place.get)
+    assert (praised.head, praised.hidden) == (["a", "b"], 6)
+    many = {str(i): (1 if i < 2 else 2) for i in range(12)}
+    cut = last([str(i) for i in range(12)], 3, key=many.get)
+    assert (cut.tail, cut.hidden) == ([], 12)
+    cut = first([str(i) for i in range(12)], 3, key=many.get)
+    assert (cut.head, cut.hidden) == (["0", "1"], 10)

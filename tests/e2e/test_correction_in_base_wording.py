@@ -7,6 +7,8 @@ from __future__ import annotations
 
 from datetime import date
 
+import pytest
+
 from bot.config import Settings
 from tests.e2e.harness import TelegramHarness
 from tests.e2e.test_digests import Office
@@ -21,6 +23,8 @@ from tests.e2e.test_district_month_figures import (  # noqa: F401  (fixtures)
 )
 
 
+@pytest.mark.xfail(strict=True, reason="a correction of a day inside the ledger base is still told "
+                   "「确认后以更正后的数字计入统计和排名」 and 「下一期将注明本次更正」")
 async def test_a_correction_inside_the_base_promises_no_count_and_no_note(
         district: TelegramHarness, settings: Settings) -> None:  # noqa: F811
     tg = district

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 from datetime import date
 
+import pytest
+
 from bot.config import Settings
 from tests.e2e.harness import TelegramHarness
 from tests.e2e.test_backfill import CODE
@@ -13,6 +15,8 @@ from tests.e2e.test_backfill_old_buttons import backfills, office_at_work, press
 from tests.e2e.test_year_turn import ADMIN, at, data_dir, december, settings  # noqa: F401  (fixtures)
 
 
+@pytest.mark.xfail(strict=True, reason="取消 carries no draft token: an older 补报 message's 取消 "
+                   "cancels the newer 补报 draft")
 async def test_an_older_backfill_cancel_leaves_the_newer_backfill_waiting(
         december: TelegramHarness, settings: Settings) -> None:  # noqa: F811
     tg = december
